@@ -1,0 +1,41 @@
+/**
+ * Planted-bug switches: one flag per deliberate deviation from the correct algorithm, each read
+ * at exactly the line it perturbs. All are off by default (a `Context.Reference`, so nothing
+ * needs providing); only the simulator's `--bug NAME` turns one on. The catalogue of names and
+ * descriptions lives in scenarios/; core knows only the flags.
+ */
+import { Context } from "effect"
+
+export interface BugSwitchesShape {
+  /** GC deletes rollups below the request's seqno_since instead of the earliest live diff (RACE-11). */
+  readonly gcDeletesRollupsBelowSeqnoSince: boolean
+  /** GC also removes the latest rollup <= seqno_since from state (breaks INV-7). */
+  readonly gcRemovesLatestRollup: boolean
+  /** fetch_and_update_state replaces the cached state even when the fetched one is older. */
+  readonly fetchStateAllowsRegression: boolean
+  /** maybe_init_shard deletes its initial rollup on any mismatch, even when it won (RACE-2). */
+  readonly initDeletesRollupOnMismatch: boolean
+  /** GC truncates to the request's seqno_since rather than to a rollup seqno (INV-7). */
+  readonly gcTruncatesPastRollup: boolean
+  /** Rollup linking keeps no "applied in any attempt" flag (RACE-6/RACE-13). */
+  readonly rollupForgetsAppliedEver: boolean
+  /** compare_and_append retries an Indeterminate without its idempotency token (RACE-14). */
+  readonly caaNewTokenOnRetry: boolean
+  /** GC deletes batch parts still referenced by the state at the truncation point. */
+  readonly gcDeletesLiveParts: boolean
+}
+
+export const noBugs: BugSwitchesShape = {
+  gcDeletesRollupsBelowSeqnoSince: false,
+  gcRemovesLatestRollup: false,
+  fetchStateAllowsRegression: false,
+  initDeletesRollupOnMismatch: false,
+  gcTruncatesPastRollup: false,
+  rollupForgetsAppliedEver: false,
+  caaNewTokenOnRetry: false,
+  gcDeletesLiveParts: false
+}
+
+export class BugSwitches extends Context.Reference<BugSwitches>()("persist/BugSwitches", {
+  defaultValue: (): BugSwitchesShape => noBugs
+}) {}

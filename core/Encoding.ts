@@ -1,0 +1,266 @@
+/**
+ * Encodings (spec DM-7) with `effect/Schema`: State (as a rollup), StateDiff and Rollup.
+ *
+ * Bytes are the UTF-8 JSON of the Schema's encoded form. Maps encode as key-sorted pair lists so
+ * equal states encode to equal bytes. Decoding never throws: corrupt, truncated or
+ * wrong-version bytes come back as a typed `DecodeError` or `IncompatibleVersion`, which the
+ * state layer turns into the panic persist would raise (a finding, not a harness crash).
+ */
+import { Either, ParseResult, Schema } from "effect"
+import type { Antichain } from "./Antichain.ts"
+import type { VersionedData } from "./Consensus.ts"
+import { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
+import type { Codecs } from "./PersistConfig.ts"
+import { assert, assertEq } from "./Panic.ts"
+import { BlobKey, type PartialBatchKey, type PartialRollupKey } from "./Paths.ts"
+import { SeqNo as SeqNoM } from "./SeqNo.ts"
+import type { SeqNo } from "./SeqNo.ts"
+import { latestRollup, type State, type TypedState } from "./State.ts"
+import type { StateDiff } from "./StateDiff.ts"
+
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  what: Schema.String,
+  message: Schema.String
+}) {}
+
+export class IncompatibleVersion extends Schema.TaggedError<IncompatibleVersion>()("IncompatibleVersion", {
+  codeVersion: Schema.String,
+  dataVersion: Schema.String
+}) {}
+
+// --- field schemas -------------------------------------------------------------------------
+
+const stringAs = <T extends string>(name: string, valid: (s: string) => boolean): Schema.Schema<T, string> =>
+  Schema.String.pipe(Schema.filter(valid, { message: () => `invalid ${name}` })) as unknown as Schema.Schema<T, string>
+
+const SeqNoS: Schema.Schema<SeqNo, number> = Schema.Number.pipe(
+  Schema.filter((n) => SeqNoM.isValid(n), { message: () => "invalid seqno" })
+) as unknown as Schema.Schema<SeqNo, number>
+const AntichainS: Schema.Schema<Antichain, ReadonlyArray<number>> = Schema.Array(Schema.Number).pipe(
+  Schema.filter((a) => a.length <= 1, { message: () => "a totally ordered antichain has at most one element" })
+)
+const ShardIdS = stringAs<ShardId>("shard id", (s) => ShardId.parse(s) !== undefined)
+const WriterIdS = stringAs<WriterId>("writer id", (s) => WriterId.parse(s) !== undefined)
+const LeasedReaderIdS = stringAs<LeasedReaderId>("leased reader id", (s) => LeasedReaderId.parse(s) !== undefined)
+const CriticalReaderIdS = stringAs<CriticalReaderId>("critical reader id", (s) => CriticalReaderId.parse(s) !== undefined)
+const TokenS = stringAs<IdempotencyToken>("idempotency token", (s) => IdempotencyToken.parse(s) !== undefined)
+const RollupKeyS = stringAs<PartialRollupKey>("rollup key", (s) => {
+  const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
+  return Either.isRight(p) && p.right[1]._tag === "Rollup"
+})
+const BatchKeyS = stringAs<PartialBatchKey>("batch key", (s) => {
+  const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
+  return Either.isRight(p) && p.right[1]._tag === "Batch"
+})
+
+/** A Map encoded as a list of pairs sorted by key; duplicate keys are rejected. */
+const SortedMap = <K extends string | number, KI, V, VI>(key: Schema.Schema<K, KI>, value: Schema.Schema<V, VI>) =>
+  Schema.transformOrFail(
+    Schema.Array(Schema.Tuple(key, value)),
+    Schema.ReadonlyMapFromSelf({ key: Schema.typeSchema(key), value: Schema.typeSchema(value) }),
+    {
+      strict: true,
+      decode: (pairs, _, ast) => {
+        const m = new Map<K, V>()
+        for (const [k, v] of pairs) {
+          if (m.has(k)) return ParseResult.fail(new ParseResult.Type(ast, pairs, `duplicate map key ${String(k)}`))
+          m.set(k, v)
+        }
+        return ParseResult.succeed(m as ReadonlyMap<K, V>)
+      },
+      encode: (m) => ParseResult.succeed([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) as ReadonlyArray<readonly [K, V]>)
+    }
+  )
+
+const HollowRollupS = Schema.Struct({ key: RollupKeyS, encodedSizeBytes: Schema.NullOr(Schema.Number) })
+const BatchPartS = Schema.Union(
+  Schema.TaggedStruct("Hollow", { key: BatchKeyS, encodedSizeBytes: Schema.Number }),
+  Schema.TaggedStruct("Inline", { updates: Schema.String, tsRewrite: Schema.NullOr(AntichainS) })
+)
+const DescriptionS = Schema.Struct({ lower: AntichainS, upper: AntichainS, since: AntichainS })
+const HollowBatchS = Schema.Struct({ desc: DescriptionS, len: Schema.Number, parts: Schema.Array(BatchPartS) })
+const DebugS = Schema.Struct({ hostname: Schema.String, purpose: Schema.String })
+const LeasedReaderStateS = Schema.Struct({
+  seqno: SeqNoS,
+  since: AntichainS,
+  lastHeartbeatTimestampMs: Schema.Number,
+  leaseDurationMs: Schema.Number,
+  debug: DebugS
+})
+const CriticalReaderStateS = Schema.Struct({ since: AntichainS, opaque: Schema.String, opaqueCodec: Schema.String, debug: DebugS })
+const WriterStateS = Schema.Struct({
+  lastHeartbeatTimestampMs: Schema.Number,
+  leaseDurationMs: Schema.Number,
+  mostRecentWriteToken: TokenS,
+  mostRecentWriteUpper: AntichainS,
+  debug: DebugS
+})
+const ActiveClaimS = Schema.Struct({ seqno: SeqNoS, startMs: Schema.Number })
+const CodecsS = Schema.Struct({ key: Schema.String, val: Schema.String, ts: Schema.String, diff: Schema.String })
+
+export const StateS = Schema.Struct({
+  applierVersion: Schema.String,
+  shardId: ShardIdS,
+  seqno: SeqNoS,
+  walltimeMs: Schema.Number,
+  hostname: Schema.String,
+  collections: Schema.Struct({
+    lastGcReq: SeqNoS,
+    rollups: SortedMap(SeqNoS, HollowRollupS),
+    activeRollup: Schema.NullOr(ActiveClaimS),
+    activeGc: Schema.NullOr(ActiveClaimS),
+    leasedReaders: SortedMap(LeasedReaderIdS, LeasedReaderStateS),
+    criticalReaders: SortedMap(CriticalReaderIdS, CriticalReaderStateS),
+    writers: SortedMap(WriterIdS, WriterStateS),
+    trace: Schema.Struct({ since: AntichainS, batches: Schema.Array(HollowBatchS) })
+  })
+})
+
+const FieldDiffs = <K, KI, V, VI>(key: Schema.Schema<K, KI>, value: Schema.Schema<V, VI>) =>
+  Schema.Array(
+    Schema.Struct({
+      key,
+      val: Schema.Union(
+        Schema.TaggedStruct("Insert", { to: value }),
+        Schema.TaggedStruct("Update", { from: value, to: value }),
+        Schema.TaggedStruct("Delete", { from: value })
+      )
+    })
+  )
+
+export const StateDiffS = Schema.Struct({
+  applierVersion: Schema.String,
+  seqnoFrom: SeqNoS,
+  seqnoTo: SeqNoS,
+  walltimeMs: Schema.Number,
+  latestRollupKey: RollupKeyS,
+  rollups: FieldDiffs(SeqNoS, HollowRollupS),
+  activeRollup: FieldDiffs(Schema.Null, ActiveClaimS),
+  activeGc: FieldDiffs(Schema.Null, ActiveClaimS),
+  hostname: FieldDiffs(Schema.Null, Schema.String),
+  lastGcReq: FieldDiffs(Schema.Null, SeqNoS),
+  leasedReaders: FieldDiffs(LeasedReaderIdS, LeasedReaderStateS),
+  criticalReaders: FieldDiffs(CriticalReaderIdS, CriticalReaderStateS),
+  writers: FieldDiffs(WriterIdS, WriterStateS),
+  since: FieldDiffs(Schema.Null, AntichainS),
+  spine: FieldDiffs(HollowBatchS, Schema.Null)
+})
+
+const VersionedDataS = Schema.Struct({ seqno: SeqNoS, data: Schema.Uint8ArrayFromBase64 })
+
+/** The raw Consensus rows `(latest rollup, state]` a rollup carries with it. */
+export const InlinedDiffsS = Schema.Struct({ lower: SeqNoS, upper: SeqNoS, diffs: Schema.Array(VersionedDataS) })
+export type InlinedDiffs = typeof InlinedDiffsS.Type
+
+export const RollupS = Schema.Struct({ state: StateS, codecs: CodecsS, diffs: Schema.NullOr(InlinedDiffsS) })
+export interface Rollup {
+  readonly state: State
+  readonly codecs: Codecs
+  readonly diffs: InlinedDiffs | null
+}
+
+// Compile-time proof that the Schemas describe exactly the model types.
+const _stateMatches: Schema.Schema<State, typeof StateS.Encoded> = StateS
+const _diffMatches: Schema.Schema<StateDiff, typeof StateDiffS.Encoded> = StateDiffS
+void _stateMatches
+void _diffMatches
+
+// --- versions ------------------------------------------------------------------------------
+
+const parseVersion = (v: string): [number, number, number] | undefined => {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/.exec(v)
+  return m === null ? undefined : [Number(m[1]), Number(m[2]), Number(m[3])]
+}
+
+/** Code may read data written by the same or an older version (persist halts otherwise). */
+export const codeCanReadData = (codeVersion: string, dataVersion: string): boolean => {
+  const c = parseVersion(codeVersion)
+  const d = parseVersion(dataVersion)
+  if (c === undefined || d === undefined) return false
+  for (let i = 0; i < 3; i++) if (c[i]! !== d[i]!) return c[i]! > d[i]!
+  return true
+}
+
+// --- bytes ---------------------------------------------------------------------------------
+
+const utf8 = new TextEncoder()
+const utf8Strict = new TextDecoder("utf-8", { fatal: true })
+
+const toBytes = <A, I>(schema: Schema.Schema<A, I>, value: A): Uint8Array => utf8.encode(JSON.stringify(Schema.encodeSync(schema)(value)))
+
+const fromBytes = <A, I>(what: string, schema: Schema.Schema<A, I>, bytes: Uint8Array): Either.Either<A, DecodeError> => {
+  let json: unknown
+  try {
+    json = JSON.parse(utf8Strict.decode(bytes))
+  } catch (e) {
+    return Either.left(new DecodeError({ what, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` }))
+  }
+  return Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(json).pipe(
+    Either.mapLeft((e) => new DecodeError({ what, message: ParseResult.TreeFormatter.formatErrorSync(e) }))
+  )
+}
+
+const checkVersion = <A>(codeVersion: string, dataVersion: string, value: A): Either.Either<A, IncompatibleVersion> =>
+  codeCanReadData(codeVersion, dataVersion) ? Either.right(value) : Either.left(new IncompatibleVersion({ codeVersion, dataVersion }))
+
+export const encodeStateDiff = (diff: StateDiff): Uint8Array => toBytes(StateDiffS, diff)
+
+// Rows in Consensus are immutable, and the same bytes object is handed to every reader, so a
+// decode is done once per object.
+const diffCache = new WeakMap<Uint8Array, StateDiff>()
+
+export const decodeStateDiff = (buildVersion: string, bytes: Uint8Array): Either.Either<StateDiff, DecodeError | IncompatibleVersion> => {
+  const cached = diffCache.get(bytes)
+  const decoded = cached === undefined ? fromBytes("StateDiff", StateDiffS, bytes) : Either.right(cached)
+  if (Either.isRight(decoded) && cached === undefined) diffCache.set(bytes, decoded.right)
+  return Either.flatMap(decoded, (d) => checkVersion(buildVersion, d.applierVersion, d))
+}
+
+/**
+ * `Rollup::from`: the state plus the diffs `(L, S]` where L is its latest rollup's seqno and S
+ * its own seqno. Asserts the diffs are exactly that contiguous range.
+ */
+export const rollupFrom = (typed: TypedState, diffs: ReadonlyArray<VersionedData>): Rollup => {
+  const [latestRollupSeqno] = latestRollup(typed.state)
+  const lower = SeqNoM.next(latestRollupSeqno)
+  const upper = SeqNoM.next(typed.state.seqno)
+  let expected = lower
+  for (const d of diffs) {
+    assertEq(d.seqno, expected, "rollup diffs must be contiguous from the latest rollup")
+    expected = SeqNoM.next(expected)
+  }
+  assertEq(expected, upper, "rollup diffs must end at the state's seqno")
+  return { state: typed.state, codecs: typed.codecs, diffs: { lower, upper, diffs } }
+}
+
+export const encodeRollup = (rollup: Rollup): Uint8Array => {
+  if (rollup.diffs !== null) {
+    for (const d of rollup.diffs.diffs) {
+      assert(d.seqno >= rollup.diffs.lower && d.seqno < rollup.diffs.upper, "inlined diff outside [lower, upper)")
+    }
+  }
+  return toBytes(RollupS, rollup)
+}
+
+/**
+ * `UntypedState::decode` of a rollup blob: checks the code can read the data's version and
+ * that inlined diffs cover exactly `(latest rollup, seqno]`.
+ */
+export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Either<Rollup, DecodeError | IncompatibleVersion> =>
+  fromBytes("Rollup", RollupS, bytes).pipe(
+    Either.flatMap((r): Either.Either<Rollup, DecodeError> => {
+      if (r.diffs === null) return Either.right(r)
+      if (r.state.collections.rollups.size === 0) return Either.left(new DecodeError({ what: "Rollup", message: "rollup state has no rollups" }))
+      const [l] = latestRollup(r.state)
+      if (r.diffs.lower !== l + 1 || r.diffs.upper !== r.state.seqno + 1) {
+        return Either.left(
+          new DecodeError({
+            what: "Rollup",
+            message: `inlined diffs [${r.diffs.lower}, ${r.diffs.upper}) do not match the state's latest rollup ${l} and seqno ${r.state.seqno}`
+          })
+        )
+      }
+      return Either.right(r)
+    }),
+    Either.flatMap((r) => checkVersion(buildVersion, r.state.applierVersion, r))
+  )

@@ -1,0 +1,71 @@
+/**
+ * Metrics: persist's counters under the seed's names, plus named coverage marks and logged
+ * warnings. The simulator reads the same registry to tell which paths a run took, so a
+ * counter here doubles as proof that a scenario reached its branch.
+ */
+import { Context, Effect, Layer } from "effect"
+
+/** Counter names used by the state layer (the seed's names in camelCase). */
+export const Counter = {
+  fetchRecentLiveDiffsFastPath: "state.fetchRecentLiveDiffsFastPath",
+  fetchRecentLiveDiffsSlowPath: "state.fetchRecentLiveDiffsSlowPath",
+  rollupAtSeqnoMigration: "state.rollupAtSeqnoMigration",
+  rollupWriteNoopLatest: "state.rollupWriteNoopLatest",
+  rollupWriteNoopTruncated: "state.rollupWriteNoopTruncated",
+  rollupWriteSuccess: "state.rollupWriteSuccess",
+  fetchLatestStateRetries: "retries.fetchLatestState",
+  fetchLiveStatesRetries: "retries.fetchLiveStates",
+  gcNoop: "gc.noop",
+  gcStarted: "gc.started",
+  gcFinished: "gc.finished",
+  gcStepSkippedAlreadyTruncated: "gc.stepSkippedAlreadyTruncated",
+  gcStepTruncated: "gc.stepTruncated",
+  gcPartsDeleted: "gc.partsDeleted",
+  gcRollupsDeleted: "gc.rollupsDeleted",
+  cmdSucceeded: "cmd.succeeded",
+  cmdCasMismatch: "cmd.casMismatch",
+  cmdIndeterminate: "cmd.indeterminate",
+  cmdNoop: "cmd.noop",
+  stateFetchSlowPath: "applier.fetchAndUpdateStateSlowPath",
+  stateFetchFastPath: "applier.fetchAndUpdateStateFastPath"
+} as const
+
+export interface Warning {
+  readonly kind: string
+  readonly message: string
+}
+
+export class MetricsRegistry {
+  readonly counters = new Map<string, number>()
+  readonly gauges = new Map<string, number>()
+  readonly warnings: Array<Warning> = []
+  /** Called on every counter bump (the simulator hooks coverage and tracing here). */
+  onInc: ((name: string) => void) | undefined = undefined
+  onWarn: ((w: Warning) => void) | undefined = undefined
+
+  inc(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by)
+    this.onInc?.(name)
+  }
+  set(name: string, value: number): void {
+    this.gauges.set(name, value)
+  }
+  get(name: string): number {
+    return this.counters.get(name) ?? 0
+  }
+  warn(kind: string, message: string): void {
+    const w = { kind, message }
+    this.warnings.push(w)
+    this.onWarn?.(w)
+  }
+  /** Counters in name order (deterministic iteration for reports). */
+  snapshot(): ReadonlyArray<readonly [string, number]> {
+    return [...this.counters.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  }
+}
+
+export class Metrics extends Context.Tag("persist/Metrics")<Metrics, MetricsRegistry>() {
+  /** A fresh registry per use of the layer. */
+  static readonly layer: Layer.Layer<Metrics> = Layer.sync(Metrics, () => new MetricsRegistry())
+  static readonly inc = (name: string): Effect.Effect<void, never, Metrics> => Effect.map(Metrics, (m) => m.inc(name))
+}

@@ -1,0 +1,62 @@
+/**
+ * Blob key formats (spec DM-3): partial keys live in state, full keys in Blob.
+ *
+ * - batch part: `<writer_key>/<part_id>`, e.g. `w<uuid>/p<uuid>`; full `<shard>/<writer>/<part>`
+ * - rollup: `v<seqno>/r<uuid>`; full `<shard>/v<seqno>/r<uuid>`
+ *
+ * Rollup keys compare as strings ("v10/…" < "v9/…"), so nothing may use key order as seqno
+ * order: rollups are keyed by numeric SeqNo everywhere.
+ */
+import { Either, Schema } from "effect"
+import { type PartId, type RollupId, type ShardId, type WriterId, PartId as PartIdM, RollupId as RollupIdM, ShardId as ShardIdM, WriterId as WriterIdM } from "./Ids.ts"
+import { SeqNo } from "./SeqNo.ts"
+
+export type PartialRollupKey = `v${number}/r${string}`
+export type PartialBatchKey = `${WriterId}/${PartId}`
+export type PartialBlobKey =
+  | { readonly _tag: "Batch"; readonly writerKey: WriterId; readonly partId: PartId }
+  | { readonly _tag: "Rollup"; readonly seqno: SeqNo; readonly rollupId: RollupId }
+
+export const PartialRollupKey = {
+  new: (seqno: SeqNo, rollupId: RollupId): PartialRollupKey => `${SeqNo.render(seqno)}/${rollupId}` as PartialRollupKey,
+  complete: (key: PartialRollupKey, shardId: ShardId): string => `${shardId}/${key}`
+}
+
+export const PartialBatchKey = {
+  new: (writer: WriterId, part: PartId): PartialBatchKey => `${writer}/${part}`,
+  complete: (key: PartialBatchKey, shardId: ShardId): string => `${shardId}/${key}`
+}
+
+export class BlobKeyParseError extends Schema.TaggedError<BlobKeyParseError>()("BlobKeyParseError", {
+  key: Schema.String,
+  reason: Schema.String
+}) {}
+
+export const BlobKey = {
+  /**
+   * Splits a full key into its shard and partial key: after the shard id, a key starting with
+   * `w` is a batch part; otherwise it must be `v<seqno>/r<uuid>`.
+   */
+  parseIds: (key: string): Either.Either<readonly [ShardId, PartialBlobKey], BlobKeyParseError> => {
+    const fail = (reason: string) => Either.left(new BlobKeyParseError({ key, reason }))
+    const slash = key.indexOf("/")
+    if (slash < 0) return fail("no shard id prefix")
+    const shardId = ShardIdM.parse(key.slice(0, slash))
+    if (shardId === undefined) return fail("invalid shard id")
+    const rest = key.slice(slash + 1).split("/")
+    if (rest.length !== 2) return fail("expected exactly two path segments after the shard id")
+    const [first, second] = rest as [string, string]
+    if (first.startsWith("w")) {
+      const writerKey = WriterIdM.parse(first)
+      const partId = PartIdM.parse(second)
+      if (writerKey === undefined || partId === undefined) return fail("invalid batch part key")
+      return Either.right([shardId, { _tag: "Batch", writerKey, partId }] as const)
+    }
+    const seqno = SeqNo.parse(first)
+    const rollupId = RollupIdM.parse(second)
+    if (seqno === undefined || rollupId === undefined) return fail("invalid rollup key")
+    return Either.right([shardId, { _tag: "Rollup", seqno, rollupId }] as const)
+  },
+  /** The listing prefix of one shard's blobs. */
+  shardPrefix: (shardId: ShardId): string => `${shardId}/`
+}
