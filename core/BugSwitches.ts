@@ -11,8 +11,8 @@ export interface BugSwitchesShape {
   readonly gcDeletesRollupsBelowSeqnoSince: boolean
   /** GC also removes the latest rollup <= seqno_since from state (breaks INV-7). */
   readonly gcRemovesLatestRollup: boolean
-  /** fetch_and_update_state replaces the cached state even when the fetched one is older. */
-  readonly fetchStateAllowsRegression: boolean
+  /** The applier overwrites the shared cached state after a commit even if it is already newer. */
+  readonly cachedStateRegresses: boolean
   /** maybe_init_shard deletes its initial rollup on any mismatch, even when it won (RACE-2). */
   readonly initDeletesRollupOnMismatch: boolean
   /** GC truncates to the request's seqno_since rather than to a rollup seqno (INV-7). */
@@ -28,7 +28,7 @@ export interface BugSwitchesShape {
 export const noBugs: BugSwitchesShape = {
   gcDeletesRollupsBelowSeqnoSince: false,
   gcRemovesLatestRollup: false,
-  fetchStateAllowsRegression: false,
+  cachedStateRegresses: false,
   initDeletesRollupOnMismatch: false,
   gcTruncatesPastRollup: false,
   rollupForgetsAppliedEver: false,

@@ -174,11 +174,11 @@ export const emptyState = (applierVersion: string, shardId: ShardId, hostname: s
  * (nothing is written, the result is not linearized); a Continue yields the new state even
  * when nothing changed (which is how a no-op gets linearized).
  */
-export const cloneApply = <R>(
+export const cloneApply = <B, R>(
   state: State,
   cfg: TransitionConfig,
-  work: WorkFn<R>
-): ControlFlow<NoOpStateTransition<R>, readonly [R, State]> => {
+  work: (seqno: SeqNo, collections: MutableCollections) => ControlFlow<B, R>
+): ControlFlow<B, readonly [R, State]> => {
   const newSeqno = SeqNo.next(state.seqno)
   const draft = thaw(state.collections)
   const res = work(newSeqno, draft)

@@ -1,0 +1,251 @@
+/**
+ * Incremental garbage collection (spec ALG-GC): delete the blobs of versions no reader can
+ * need any more, truncate Consensus step by step at each rollup <= seqno_since, and only at the
+ * end remove the old rollups from state.
+ *
+ * Requests are processed concurrently by many processes and in any order; a later request may
+ * already have done this one's work ("it's also possible that this is the future request").
+ * The only guarantee is that the head is >= the request's seqno_since (RACE-10).
+ */
+import { Deferred, Effect, Either, Option, Queue } from "effect"
+import { BugSwitches } from "./BugSwitches.ts"
+import type { Machine } from "./Machine.ts"
+import { RoutineMaintenance } from "./Maintenance.ts"
+import { Counter } from "./Metrics.ts"
+import { assert, assertEq, panic } from "./Panic.ts"
+import { BlobKey, PartialBatchKey, PartialRollupKey } from "./Paths.ts"
+import { retryExternal } from "./Retry.ts"
+import type { SeqNo } from "./SeqNo.ts"
+import { blobs, type GcReq, type HollowRollup } from "./State.ts"
+import { mapBlobDeletes } from "./StateDiff.ts"
+import type { StateVersionsIter } from "./StateVersionsIter.ts"
+
+export interface GcResults {
+  batchPartsDeletedFromBlob: number
+  rollupsDeletedFromBlob: number
+  truncatedConsensusTo: Array<SeqNo>
+  rollupsRemovedFromState: ReadonlyArray<SeqNo>
+}
+
+/** The rollups <= seqno_since a GC run works from (persist's `GcRollups`). */
+export class GcRollups {
+  private readonly seqnos: Set<SeqNo>
+  constructor(
+    readonly rollupsLteSeqnoSince: ReadonlyArray<readonly [SeqNo, HollowRollup]>,
+    req: GcReq
+  ) {
+    assert(rollupsLteSeqnoSince.every(([s]) => s <= req.newSeqnoSince), "gc rollups must be <= seqno_since")
+    this.seqnos = new Set(rollupsLteSeqnoSince.map(([s]) => s))
+  }
+  containsSeqno(seqno: SeqNo): boolean {
+    return this.seqnos.has(seqno)
+  }
+  /** Every seqno we may truncate to: each rollup <= seqno_since, ascending. */
+  truncateSeqnos(): Array<SeqNo> {
+    return this.rollupsLteSeqnoSince.map(([s]) => s)
+  }
+  /** All but the latest rollup <= seqno_since, which must stay (INV-7). */
+  rollupsToRemoveFromState(): Array<readonly [SeqNo, PartialRollupKey]> {
+    return this.rollupsLteSeqnoSince.slice(0, -1).map(([s, r]) => [s, r.key] as const)
+  }
+}
+
+/**
+ * ALG-GC for one (merged) request. Side effects per truncation step: delete batch parts, then
+ * rollups, then truncate; only after every step, remove the rollups from state.
+ */
+export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<readonly [RoutineMaintenance, GcResults]> =>
+  Effect.gen(function* () {
+    const applier = machine.applier
+    const metrics = applier.metrics
+    const bugs = yield* BugSwitches
+    assertEq(req.shardId, machine.shardId, "gc request for another shard")
+    // seqno_since never regresses, so a request past our cached seqno_since means our cache
+    // is stale, not that the request is wrong.
+    if (req.newSeqnoSince > applier.seqnoSince) {
+      yield* applier.fetchAndUpdateState(req.newSeqnoSince)
+      assert(req.newSeqnoSince <= applier.seqnoSince, () => `invalid gc req: ${req.newSeqnoSince} vs machine seqno_since ${applier.seqnoSince}`)
+    }
+    const gcRollups = new GcRollups(applier.rollupsLteSeqno(req.newSeqnoSince), req)
+    let rollupsToRemove = gcRollups.rollupsToRemoveFromState()
+    if (bugs.gcRemovesLatestRollup) rollupsToRemove = gcRollups.rollupsLteSeqnoSince.map(([s, r]) => [s, r.key] as const)
+    const results: GcResults = { batchPartsDeletedFromBlob: 0, rollupsDeletedFromBlob: 0, truncatedConsensusTo: [], rollupsRemovedFromState: [] }
+    if (rollupsToRemove.length === 0) {
+      // Either the work is done already or there are not two rollups <= seqno_since yet.
+      metrics.inc(Counter.gcNoop)
+      return [RoutineMaintenance.none, results] as const
+    }
+    const fetched = yield* applier.stateVersions.fetchAllLiveStates(req.shardId)
+    if (Option.isNone(fetched)) return yield* panic("state is initialized")
+    const checked = fetched.value.checkTsCodec()
+    if (Either.isLeft(checked)) return yield* panic("ts codec has not changed")
+    const states = checked.right
+    const initialSeqno = states.current.seqno
+
+    yield* incrementallyDeleteAndTruncate(states, gcRollups, machine, results, req)
+
+    // Removing the rollups from state last keeps "current has a rollup at earliest" true, and
+    // a GC that crashes part-way still references the rollups so their deletion can resume.
+    // The repeated work is small because Consensus was truncated incrementally.
+    const { removed, maintenance } = yield* machine.removeRollups(rollupsToRemove)
+    results.rollupsRemovedFromState = removed
+
+    // Not needed for GC itself: with every live state in hand, count seqno-held parts and
+    // check that the earliest fetched state had a rollup in the then-current state.
+    let seqnoHeldParts = 0
+    while (states.next((d) => d._tag === "Diff" && mapBlobDeletes(d.diff, (b) => void (b._tag === "Batch" && (seqnoHeldParts += b.batch.parts.length)))) !== undefined) {
+      // drain
+    }
+    metrics.set("gc.seqnoHeldParts", seqnoHeldParts)
+    const validPreGcState = states.current.collections.rollups.has(initialSeqno)
+    if (!validPreGcState) {
+      metrics.warn("gcEarliestWithoutRollup", `earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
+      if (applier.cfg.debugAssertions) return yield* panic(`earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
+    }
+    return [maintenance, results] as const
+  })
+
+const incrementallyDeleteAndTruncate = (
+  states: StateVersionsIter,
+  gcRollups: GcRollups,
+  machine: Machine,
+  results: GcResults,
+  req: GcReq
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const bugs = yield* BugSwitches
+    const shardId = machine.shardId
+    assertEq(states.current.shardId, shardId, "gc states for another shard")
+    const metrics = machine.applier.metrics
+    for (const truncateLt of gcRollups.truncateSeqnos()) {
+      // Our state is already past this truncation point: some process already truncated here.
+      if (states.current.seqno >= truncateLt) {
+        metrics.inc(Counter.gcStepSkippedAlreadyTruncated)
+        continue
+      }
+      assert(gcRollups.containsSeqno(states.current.seqno), () => `states should always begin on a rollup: state seqno = ${states.current.seqno}`)
+      const batchPartsToDelete = new Set<PartialBatchKey>()
+      const rollupsToDelete = new Set<PartialRollupKey>()
+      findRemovableBlobs(states, truncateLt, batchPartsToDelete, rollupsToDelete)
+      // Reaching exactly truncate_lt is guaranteed: the request was made after seqno_since was
+      // written, so if we started below truncate_lt our scan saw diffs through seqno_since.
+      assertEq(states.current.seqno, truncateLt, "gc iterator should reach the truncation point")
+      assert(gcRollups.containsSeqno(states.current.seqno), "we truncate only to a rollup seqno")
+      // Paranoia: nothing we are about to delete is live at the truncation point.
+      for (const blob of blobs(states.current)) {
+        if (blob._tag === "Batch") {
+          for (const p of blob.batch.parts) {
+            if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
+            else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
+          }
+        } else {
+          assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`)
+          const parsed = BlobKey.parseIds(PartialRollupKey.complete(blob.rollup.key, shardId))
+          if (Either.isLeft(parsed) || parsed.right[1]._tag !== "Rollup") return yield* panic(`invalid rollup during deletion: ${blob.rollup.key}`)
+          assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
+        }
+      }
+      results.truncatedConsensusTo.push(truncateLt)
+      results.batchPartsDeletedFromBlob += batchPartsToDelete.size
+      results.rollupsDeletedFromBlob += rollupsToDelete.size
+      const target = bugs.gcTruncatesPastRollup ? (Math.max(truncateLt, Math.min(req.newSeqnoSince, machine.applier.seqno)) as SeqNo) : truncateLt
+      yield* deleteAndTruncate(machine, target, batchPartsToDelete, rollupsToDelete)
+    }
+  })
+
+/** Walks the iterator to `truncateLt`, collecting every blob a diff on the way removed. */
+const findRemovableBlobs = (
+  states: StateVersionsIter,
+  truncateLt: SeqNo,
+  batchParts: Set<PartialBatchKey>,
+  rollups: Set<PartialRollupKey>
+): void => {
+  assert(states.current.seqno < truncateLt, "find_removable_blobs must start below the truncation point")
+  for (;;) {
+    const state = states.next((inspect) => {
+      if (inspect._tag !== "Diff") return
+      mapBlobDeletes(inspect.diff, (blob) => {
+        if (blob._tag === "Batch") {
+          for (const part of blob.batch.parts) {
+            if (part._tag !== "Hollow") continue
+            // A repeat would mean a logic error or incorrect diffs.
+            assert(!batchParts.has(part.key), () => `we should never see repeat blob insertions within a single GC run: ${part.key}`)
+            batchParts.add(part.key)
+          }
+        } else {
+          assert(!rollups.has(blob.rollup.key), () => `we should never see repeat rollup deletions within a single GC run: ${blob.rollup.key}`)
+          rollups.add(blob.rollup.key)
+        }
+      })
+    })
+    if (state === undefined || state.seqno === truncateLt) return
+  }
+}
+
+/** Deletes parts, then rollups (at most the concurrency limit at once), then truncates. */
+const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<PartialBatchKey>, rollups: Set<PartialRollupKey>): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const applier = machine.applier
+    const sv = applier.stateVersions
+    const retry = { cfg: applier.cfg, metrics: applier.metrics }
+    const shardId = machine.shardId
+    const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
+    const del = (key: string, site: string) => Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key)))
+    yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
+    applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
+    yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
+    applier.metrics.inc(Counter.gcRollupsDeleted, rollups.size)
+    yield* sv.truncateDiffs(shardId, truncateLt)
+    applier.metrics.inc(Counter.gcStepTruncated)
+  })
+
+/**
+ * One GC worker per process and shard: takes a request, merges every request queued behind it
+ * (max seqno_since), runs one pass, and hands the follow-up maintenance to the first caller.
+ */
+export class GarbageCollector {
+  private constructor(private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>) {}
+
+  /** Starts the worker in the current scope. */
+  static start(machine: Machine) {
+    return Effect.gen(function* () {
+      const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()
+      const metrics = machine.applier.metrics
+      const worker = Effect.gen(function* () {
+        for (;;) {
+          const first = yield* Queue.take(queue)
+          const rest = yield* Queue.takeAll(queue)
+          let merged = first[0]
+          const completers = [first[1]]
+          for (const [req, done] of rest) {
+            assertEq(req.shardId, merged.shardId, "merged gc requests for different shards")
+            completers.push(done)
+            if (req.newSeqnoSince > merged.newSeqnoSince) merged = req
+          }
+          if (completers.length > 1) metrics.inc("gc.merged", completers.length - 1)
+          metrics.inc(Counter.gcStarted)
+          const [maintenance] = yield* gcAndTruncate(machine, merged)
+          metrics.inc(Counter.gcFinished)
+          // Maintenance goes, somewhat arbitrarily, to the first caller.
+          let m = maintenance
+          for (const done of completers) {
+            yield* Deferred.succeed(done, m)
+            m = RoutineMaintenance.none
+          }
+        }
+      })
+      yield* Effect.forkScoped(worker)
+      return new GarbageCollector(queue)
+    })
+  }
+
+  /** Enqueues a request; the Deferred completes once GC has run at least that far. */
+  gcAndTruncateBackground(req: GcReq): Effect.Effect<Deferred.Deferred<RoutineMaintenance>> {
+    const queue = this.queue
+    return Effect.gen(function* () {
+      const done = yield* Deferred.make<RoutineMaintenance>()
+      yield* Queue.offer(queue, [req, done] as const)
+      return done
+    })
+  }
+}
