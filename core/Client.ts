@@ -4,7 +4,7 @@
  * worker per shard, and the background work — maintenance, heartbeats, compaction — forked in
  * the process's scope, so a crash (closing the scope) stops all of it at once.
  */
-import { Clock, Deferred, Duration, Effect, Either, Exit, Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Either, Exit, Scope } from "effect"
 import { Antichain } from "./Antichain.ts"
 import { Applier } from "./Applier.ts"
 import { Blob } from "./Blob.ts"
@@ -23,13 +23,15 @@ import { retryExternal } from "./Retry.ts"
 import type { HandleDebugState, HollowBatch } from "./State.ts"
 import { StateVersions } from "./StateVersions.ts"
 
-interface ShardHandle {
+export interface ShardHandle {
   readonly machine: Machine
   readonly gc: GarbageCollector
 }
 
 export class PersistClient {
   private readonly shards = new Map<ShardId, Deferred.Deferred<ShardHandle, CodecMismatch>>()
+  /** Shards whose open finished (for observers: the simulator checks their cached seqnos). */
+  readonly opened = new Map<ShardId, ShardHandle>()
 
   constructor(
     readonly cfg: PersistConfigShape,
@@ -63,19 +65,33 @@ export class PersistClient {
         Effect.gen(function* () {
           const state = yield* self.stateVersions.maybeInitShard(shardId)
           const machine = new Machine(new Applier(self.cfg, self.metrics, self.stateVersions, shardId, state))
-          const gc = yield* GarbageCollector.start(machine).pipe(Scope.extend(self.scope))
+          const gc = yield* GarbageCollector.start(machine, (e) => self.reportFailures(e)).pipe(Scope.extend(self.scope))
           return { machine, gc }
         })
       )
       if (Exit.isFailure(opened)) self.shards.delete(shardId)
+      else self.opened.set(shardId, opened.value)
       yield* Deferred.done(done, opened)
       return yield* opened
     })
   }
 
+  /**
+   * Called when a background task fails (a persist panic in GC, a rollup, a heartbeat). Such a
+   * task dies alone, as a spawned task does in persist; an observer (the simulator) hears of it.
+   */
+  onBackgroundFailure: ((cause: Cause.Cause<unknown>) => void) | undefined = undefined
+
   /** Forks `effect` into the process scope (persist: a spawned task). */
   spawn<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<void> {
-    return Effect.asVoid(Effect.forkIn(effect, this.scope))
+    return Effect.asVoid(Effect.forkIn(this.reportFailures(effect), this.scope))
+  }
+
+  /** Hands a background task's failure (not its interruption) to `onBackgroundFailure`. */
+  reportFailures<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<void> {
+    return Effect.catchAllCause(Effect.asVoid(effect), (cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.sync(() => this.onBackgroundFailure?.(cause))
+    )
   }
 
   /**

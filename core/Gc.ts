@@ -207,7 +207,7 @@ export class GarbageCollector {
   private constructor(private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>) {}
 
   /** Starts the worker in the current scope. */
-  static start(machine: Machine) {
+  static start(machine: Machine, supervise: (worker: Effect.Effect<never>) => Effect.Effect<void> = (w) => w) {
     return Effect.gen(function* () {
       const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()
       const metrics = machine.applier.metrics
@@ -234,7 +234,7 @@ export class GarbageCollector {
           }
         }
       })
-      yield* Effect.forkScoped(worker)
+      yield* Effect.forkScoped(supervise(worker))
       return new GarbageCollector(queue)
     })
   }

@@ -145,7 +145,7 @@ export class Machine {
         }
         return ret
       })
-      return { applied: bugs.rollupForgetsAppliedEver ? appliedLast : appliedEverTrue, maintenance }
+      return { applied: (bugs.rollupForgetsAppliedEver ? appliedLast : appliedEverTrue) as boolean, maintenance }
     })
   }
 
@@ -193,7 +193,7 @@ export class Machine {
         }
         return ret
       })
-      return { result: bugs.rollupForgetsAppliedEver ? last : everApplied, maintenance }
+      return { result: (bugs.rollupForgetsAppliedEver ? last : everApplied) as Cmd.ApplyMergeResult, maintenance }
     })
   }
 

@@ -1,0 +1,217 @@
+/**
+ * The invariant checker (spec §5): run after every delivered request, incrementally — each
+ * committed diff is decoded once and applied to the previous state, so a step costs O(size of
+ * the change), not O(history).
+ *
+ * It watches the world's stores directly (the ground truth, not what any process believes)
+ * and reports each broken invariant by its spec id. Leaks (INV-16) are counted, not failed.
+ */
+import { Either } from "effect"
+import { Antichain } from "../core/Antichain.ts"
+import type { MemBlob } from "../core/Blob.ts"
+import type { MemConsensus, VersionedData } from "../core/Consensus.ts"
+import { decodeRollup, decodeStateDiff } from "../core/Encoding.ts"
+import type { ShardId } from "../core/Ids.ts"
+import { BlobKey, PartialRollupKey } from "../core/Paths.ts"
+import {
+  isTombstone,
+  latestRollup,
+  referencedBlobKeys,
+  seqnoSince,
+  type State,
+  traceUpper
+} from "../core/State.ts"
+import { applyDiff, mapBlobInserts } from "../core/StateDiff.ts"
+import type { Violation } from "./Trace.ts"
+
+export class Checker {
+  readonly violations: Array<Violation> = []
+  /** Reconstructed states for every live seqno [E, H]. */
+  private readonly states = new Map<number, State>()
+  private earliest = 0
+  private head = 0
+  private prevSeqnoSince = 0
+  /** Every blob key any committed version ever referenced (keys are fresh UUIDs: INV-18). */
+  private readonly everReferenced = new Set<string>()
+  /** Highest upper a writer was told was committed (no acknowledged append lost). */
+  private ackedUpper: Antichain = Antichain.minimum
+  private readonly cachedSeqnos = new Map<string, number>()
+  checks = 0
+  step = 0
+  t = 0
+
+  constructor(
+    private readonly shardId: ShardId,
+    private readonly consensus: MemConsensus,
+    private readonly blob: MemBlob,
+    private readonly buildVersion: string
+  ) {}
+
+  private fail(invariant: string, message: string): void {
+    // One report per invariant per step is enough to read.
+    const last = this.violations[this.violations.length - 1]
+    if (last !== undefined && last.step === this.step && last.invariant === invariant) return
+    this.violations.push({ step: this.step, t: this.t, invariant, message })
+  }
+
+  get current(): State | undefined {
+    return this.states.get(this.head)
+  }
+  get earliestSeqno(): number {
+    return this.earliest
+  }
+  get headSeqno(): number {
+    return this.head
+  }
+
+  /** A CaS committed `row` (called by the world right after applying it). */
+  onCommit(row: VersionedData): void {
+    const decoded = decodeStateDiff(this.buildVersion, row.data)
+    if (Either.isLeft(decoded)) return this.fail("INV-8", `row ${row.seqno} does not decode: ${JSON.stringify(decoded.left)}`)
+    const diff = decoded.right
+    if (diff.seqnoTo !== row.seqno || diff.seqnoFrom !== row.seqno - 1) {
+      this.fail("INV-3", `row ${row.seqno} holds a diff ${diff.seqnoFrom}->${diff.seqnoTo}`)
+    }
+    let next: State | undefined
+    if (this.head === 0) {
+      // INV-2: the first version is seqno 1 and is its own rollup.
+      if (row.seqno !== 1) this.fail("INV-2", `first version written at seqno ${row.seqno}`)
+      const bytes = this.blob.unsafeGet(PartialRollupKey.complete(diff.latestRollupKey, this.shardId))
+      if (bytes === undefined) return this.fail("INV-2", `initial rollup ${diff.latestRollupKey} is not in Blob`)
+      const r = decodeRollup(this.buildVersion, bytes)
+      if (Either.isLeft(r)) return this.fail("INV-14", `initial rollup does not decode: ${JSON.stringify(r.left)}`)
+      next = r.right.state
+      this.earliest = row.seqno
+    } else {
+      if (row.seqno !== this.head + 1) this.fail("INV-3", `row ${row.seqno} committed after head ${this.head}`)
+      const prev = this.states.get(this.head)!
+      const applied = applyDiff(prev, diff)
+      if (Either.isLeft(applied)) return this.fail("INV-8", `diff ${row.seqno} does not apply to state ${this.head}: ${applied.left}`)
+      next = applied.right
+      mapBlobInserts(diff, (b) => {
+        const keys = b._tag === "Rollup" ? [`${this.shardId}/${b.rollup.key}`] : b.batch.parts.flatMap((p) => (p._tag === "Hollow" ? [`${this.shardId}/${p.key}`] : []))
+        for (const k of keys) if (this.everReferenced.has(k)) this.fail("INV-18", `diff ${row.seqno} re-inserts ${k}, referenced by an earlier version`)
+      })
+      this.checkTransition(prev, next)
+    }
+    for (const k of referencedBlobKeys(next)) this.everReferenced.add(k)
+    this.head = row.seqno
+    this.states.set(row.seqno, next)
+    if (next.collections.rollups.size === 0) return this.fail("INV-11", `state ${row.seqno} has no rollup`)
+    if (diff.latestRollupKey !== latestRollup(next)[1].key) this.fail("INV-10", `diff ${row.seqno} names ${diff.latestRollupKey}, state's latest is ${latestRollup(next)[1].key}`)
+    for (const [s, r] of next.collections.rollups) {
+      const p = BlobKey.parseIds(PartialRollupKey.complete(r.key, this.shardId))
+      if (Either.isLeft(p) || p.right[1]._tag !== "Rollup" || p.right[1].seqno !== s) this.fail("INV-12", `rollup entry ${s} has key ${r.key}`)
+      if (!(s < next.seqno || (s === 1 && next.seqno === 1))) this.fail("INV-13", `state ${next.seqno} lists a rollup at ${s}`)
+    }
+  }
+
+  /** State-level invariants between consecutive versions (INV-S*). */
+  private checkTransition(prev: State, next: State): void {
+    const a = prev.collections
+    const b = next.collections
+    if (!(next.walltimeMs > prev.walltimeMs)) this.fail("INV-S1", `walltime ${prev.walltimeMs} -> ${next.walltimeMs}`)
+    if (!Antichain.lessEqual(a.trace.since, b.trace.since)) this.fail("INV-S2", `since regressed at ${next.seqno}`)
+    if (!Antichain.lessEqual(traceUpper(a.trace), traceUpper(b.trace))) this.fail("INV-S2", `upper regressed at ${next.seqno}`)
+    if (b.lastGcReq < a.lastGcReq) this.fail("INV-S3", `last_gc_req regressed ${a.lastGcReq} -> ${b.lastGcReq}`)
+    if (b.lastGcReq > seqnoSince(next)) this.fail("INV-S3", `last_gc_req ${b.lastGcReq} > seqno_since ${seqnoSince(next)}`)
+    if (seqnoSince(next) < seqnoSince(prev)) this.fail("INV-S4", `seqno_since regressed ${seqnoSince(prev)} -> ${seqnoSince(next)} at ${next.seqno}`)
+    if (isTombstone(a)) {
+      const same = a.writers.size === b.writers.size && a.leasedReaders.size === b.leasedReaders.size && a.trace.batches.length === b.trace.batches.length
+      if (!same) this.fail("INV-S7", `tombstone changed handles or batches at ${next.seqno}`)
+    }
+    for (const [id, w] of b.writers) {
+      const was = a.writers.get(id)
+      if (was !== undefined && !Antichain.lessEqual(was.mostRecentWriteUpper, w.mostRecentWriteUpper)) this.fail("INV-S8", `writer ${id} upper regressed`)
+      if (!Antichain.lessEqual(w.mostRecentWriteUpper, traceUpper(b.trace))) this.fail("INV-S8", `writer ${id} upper past the shard upper`)
+    }
+    let meet: Antichain | undefined
+    for (const r of b.leasedReaders.values()) meet = meet === undefined ? r.since : Antichain.meet(meet, r.since)
+    for (const r of b.criticalReaders.values()) meet = meet === undefined ? r.since : Antichain.meet(meet, r.since)
+    if (meet !== undefined && !Antichain.lessEqual(b.trace.since, meet)) this.fail("INV-S6", `trace since ${Antichain.render(b.trace.since)} past the readers' ${Antichain.render(meet)}`)
+  }
+
+  /** A truncate was applied: live states below the new earliest are gone. */
+  onTruncate(): void {
+    const rows = this.consensus.rows(this.shardId)
+    const e = rows[0]?.seqno
+    if (e === undefined) return this.fail("INV-1", "an initialized shard lost every version")
+    for (let s = this.earliest; s < e; s++) this.states.delete(s)
+    this.earliest = e
+  }
+
+  /** A blob was deleted: nothing referenced by a state >= seqno_since may go (INV-17, INV-9). */
+  onBlobDelete(key: string): void {
+    const cur = this.current
+    if (cur === undefined) return
+    const since = seqnoSince(cur)
+    for (let s = Math.max(since, this.earliest); s <= this.head; s++) {
+      const st = this.states.get(s)
+      if (st !== undefined && referencedBlobKeys(st).includes(key)) {
+        this.fail(key.includes("/v") ? "INV-9" : "INV-17", `deleted ${key}, referenced by live state ${s} (seqno_since ${since})`)
+        return
+      }
+    }
+  }
+
+  /** A writer was told its batch committed. */
+  onAppendAcked(upper: Antichain): void {
+    this.ackedUpper = Antichain.join(this.ackedUpper, upper)
+  }
+
+  /** A process's cached state (INV-4: never past the head, never regresses). */
+  onCachedSeqno(process: string, seqno: number): void {
+    const before = this.cachedSeqnos.get(process) ?? 0
+    if (seqno < before) this.fail("INV-4", `${process}'s cached state regressed ${before} -> ${seqno}`)
+    if (seqno > this.head) this.fail("INV-4", `${process}'s cached state ${seqno} is past the head ${this.head}`)
+    this.cachedSeqnos.set(process, seqno)
+  }
+  /** A restarted process starts again from nothing. */
+  forgetProcess(process: string): void {
+    this.cachedSeqnos.delete(process)
+  }
+
+  /** Snapshot invariants, after every delivered request. */
+  afterStep(): void {
+    this.checks++
+    const rows = this.consensus.rows(this.shardId)
+    if (this.head === 0) {
+      if (rows.length > 0) this.fail("INV-1", "Consensus has rows the checker never saw committed")
+      return
+    }
+    const cur = this.current
+    if (cur === undefined) return
+    if (rows.length === 0) return this.fail("INV-1", "initialized shard has no versions")
+    if (rows[0]!.seqno !== this.earliest || rows[rows.length - 1]!.seqno !== this.head) {
+      this.fail("INV-6", `checker sees [${this.earliest}, ${this.head}], Consensus holds [${rows[0]!.seqno}, ${rows[rows.length - 1]!.seqno}]`)
+    }
+    const since = seqnoSince(cur)
+    if (this.earliest > since) this.fail("INV-5", `earliest ${this.earliest} > seqno_since ${since}`)
+    if (since < this.prevSeqnoSince) this.fail("INV-S4", `seqno_since regressed ${this.prevSeqnoSince} -> ${since}`)
+    this.prevSeqnoSince = since
+    for (const r of cur.collections.leasedReaders.values()) {
+      if (r.seqno < this.earliest || r.seqno > this.head) this.fail("INV-S5", `reader hold ${r.seqno} outside [${this.earliest}, ${this.head}]`)
+    }
+    const atEarliest = cur.collections.rollups.get(this.earliest as never)
+    if (atEarliest === undefined) this.fail("INV-7", `current state (${this.head}) has no rollup at earliest ${this.earliest}`)
+    else if (!this.blob.has(PartialRollupKey.complete(atEarliest.key, this.shardId))) this.fail("INV-7", `rollup at earliest ${this.earliest} (${atEarliest.key}) is not in Blob`)
+    for (const r of cur.collections.rollups.values()) {
+      if (!this.blob.has(PartialRollupKey.complete(r.key, this.shardId))) this.fail("INV-9", `current state's rollup ${r.key} is not in Blob`)
+    }
+    for (const b of cur.collections.trace.batches) {
+      for (const p of b.parts) {
+        if (p._tag === "Hollow" && !this.blob.has(`${this.shardId}/${p.key}`)) this.fail("INV-17", `current state's part ${p.key} is not in Blob`)
+      }
+    }
+    if (!Antichain.lessEqual(this.ackedUpper, traceUpper(cur.collections.trace))) {
+      this.fail("HIST-append", `acknowledged upper ${Antichain.render(this.ackedUpper)} is past the shard upper ${Antichain.render(traceUpper(cur.collections.trace))}`)
+    }
+  }
+
+  /** Blobs of the shard no live state references (INV-16 leaks: counted, not failed). */
+  unreferencedBlobs(): Array<string> {
+    const referenced = new Set<string>()
+    for (const s of this.states.values()) for (const k of referencedBlobKeys(s)) referenced.add(k)
+    return this.blob.unsafeList(BlobKey.shardPrefix(this.shardId)).map((m) => m.key).filter((k) => !referenced.has(k))
+  }
+}

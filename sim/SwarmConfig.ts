@@ -1,0 +1,86 @@
+/**
+ * Swarm configuration (DESIGN §4 "Swarm"): each seed first draws its own regime — process count
+ * and roles, a rate per fault kind (some zero), persist knobs — so different seeds explore
+ * different corners. Draw 0 everywhere gives the simplest world: two processes, no faults.
+ */
+import type { PersistConfigShape } from "../core/PersistConfig.ts"
+import type { Choices } from "./Choices.ts"
+
+export type Role = "writer" | "reader" | "inspector"
+
+export interface FaultRates {
+  /** Per delivered request, the chance of each fault (the rest: delivered cleanly). */
+  readonly determinate: number
+  readonly indeterminateNotApplied: number
+  readonly indeterminateApplied: number
+  readonly latency: number
+  readonly crash: number
+  /** The chance a latency fault is a long stall (the GC-behind / rollup-behind races). */
+  readonly stall: number
+}
+
+export interface SwarmConfig {
+  readonly roles: ReadonlyArray<Role>
+  readonly opsPerProcess: number
+  readonly faults: FaultRates
+  readonly persist: Partial<PersistConfigShape>
+  /** Virtual ms a crashed process stays down before it restarts (0: never). */
+  readonly restartAfterMs: number
+}
+
+export const noFaults: FaultRates = { determinate: 0, indeterminateNotApplied: 0, indeterminateApplied: 0, latency: 0, crash: 0, stall: 0 }
+
+const pick = <A>(c: Choices, label: string, options: ReadonlyArray<A>): A => options[c.draw(options.length, label)]!
+
+/** A rate that is zero for draw 0 (and for about a third of seeds), else one of a few levels. */
+const rate = (c: Choices, label: string, levels: ReadonlyArray<number>): number => pick(c, label, [0, ...levels])
+
+export const drawSwarmConfig = (c: Choices): SwarmConfig => {
+  const extra = c.draw(4, "config.extraProcesses")
+  const roles: Array<Role> = ["writer", "reader"]
+  for (let i = 0; i < extra; i++) roles.push(pick<Role>(c, "config.role", ["writer", "reader", "inspector"]))
+  const faults: FaultRates = {
+    determinate: rate(c, "config.fault.determinate", [0.02, 0.05, 0.1]),
+    indeterminateNotApplied: rate(c, "config.fault.indeterminateNotApplied", [0.02, 0.05, 0.1]),
+    indeterminateApplied: rate(c, "config.fault.indeterminateApplied", [0.02, 0.05, 0.1]),
+    latency: rate(c, "config.fault.latency", [0.05, 0.1, 0.2]),
+    crash: rate(c, "config.fault.crash", [0.002, 0.005, 0.01]),
+    stall: rate(c, "config.fault.stall", [0.05, 0.2])
+  }
+  const leaseMs = pick(c, "config.leaseMs", [60_000, 2_000, 500, 10_000])
+  const persist: Partial<PersistConfigShape> = {
+    rollupThreshold: pick(c, "config.rollupThreshold", [5, 2, 3, 8]),
+    rollupUseActiveRollup: pick(c, "config.activeRollup", [false, true]),
+    rollupFallbackThresholdMs: pick(c, "config.rollupFallbackMs", [5_000, 200, 1_000]),
+    gcUseActiveGc: pick(c, "config.activeGc", [false, true]),
+    gcMinVersions: pick(c, "config.gcMinVersions", [4, 2, 8]),
+    gcMaxVersions: pick(c, "config.gcMaxVersions", [128_000, 3, 10]),
+    gcFallbackThresholdMs: pick(c, "config.gcFallbackMs", [900_000, 1_000]),
+    stateVersionsRecentLiveDiffsLimit: pick(c, "config.scanLimit", [3840, 3, 5, 10]),
+    readerLeaseDurationMs: leaseMs,
+    writerLeaseDurationMs: leaseMs,
+    retryClampBackoffMs: pick(c, "config.retryClampMs", [16_000, 500])
+  }
+  return {
+    roles,
+    opsPerProcess: pick(c, "config.opsPerProcess", [12, 6, 25, 40]),
+    faults,
+    persist,
+    restartAfterMs: pick(c, "config.restartAfterMs", [1_000, 0, 10_000])
+  }
+}
+
+/** One line for the run header. */
+export const describeConfig = (cfg: SwarmConfig): string => {
+  const f = cfg.faults
+  const rates = Object.entries(f)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ")
+  const p = cfg.persist
+  return (
+    `roles=${cfg.roles.join(",")} ops=${cfg.opsPerProcess} faults={${rates || "none"}} ` +
+    `rollupThreshold=${p.rollupThreshold} activeRollup=${p.rollupUseActiveRollup} activeGc=${p.gcUseActiveGc} ` +
+    `gcMaxVersions=${p.gcMaxVersions} scanLimit=${p.stateVersionsRecentLiveDiffsLimit} leaseMs=${p.readerLeaseDurationMs} restartAfterMs=${cfg.restartAfterMs}`
+  )
+}

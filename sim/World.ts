@@ -1,0 +1,395 @@
+/**
+ * A simulated world: shared Consensus and Blob, processes running the real core/ code over
+ * parked store calls, and the driver that — drawing every decision from one Choices source —
+ * picks the next request, its fault, crashes and restarts, checks every invariant after every
+ * step, and records the trace.
+ *
+ * A run is one synchronous call: nothing touches the event loop, and it runs inside the
+ * nondeterminism traps, so the same tape gives the same trace on any machine.
+ */
+import { Cause, Effect, Exit, Layer, type Fiber, Option } from "effect"
+import { Blob, MemBlob } from "../core/Blob.ts"
+import { BugSwitches, type BugSwitchesShape, noBugs } from "../core/BugSwitches.ts"
+import { PersistClient } from "../core/Client.ts"
+import { Consensus, ConsensusContractError, MemConsensus } from "../core/Consensus.ts"
+import { Determinate, Indeterminate } from "../core/Errors.ts"
+import { LeasedReaderId, ShardId } from "../core/Ids.ts"
+import { detectLeakedBlobs } from "../core/LeakedBlobs.ts"
+import { gcAndTruncate } from "../core/Gc.ts"
+import { Metrics, MetricsRegistry } from "../core/Metrics.ts"
+import { PersistPanic } from "../core/Panic.ts"
+import { defaultPersistConfig, PersistConfig, type PersistConfigShape } from "../core/PersistConfig.ts"
+import { latestRollup, seqnoSince } from "../core/State.ts"
+import { Checker } from "./Checker.ts"
+import type { Choices } from "./Choices.ts"
+import { Kernel } from "./Kernel.ts"
+import { simBlob, simConsensus, type StoreCall } from "./SimStores.ts"
+import { drawSwarmConfig, type SwarmConfig, type Role } from "./SwarmConfig.ts"
+import { TraceRecorder, type TraceEvent, type Violation } from "./Trace.ts"
+import { withNondeterminismTraps } from "./Traps.ts"
+import { withDeterministicHashes } from "./DeterministicHashes.ts"
+import { programFor } from "./Workload.ts"
+
+export interface RunOptions {
+  /** Delivered requests in the main phase (the liveness phase has its own budget). */
+  readonly steps: number
+  readonly bugs?: Partial<BugSwitchesShape>
+  /** Replaces the drawn configuration (scenarios). */
+  readonly config?: SwarmConfig
+  /** Keep every event in memory (for trace files and reports). */
+  readonly keepEvents?: boolean
+}
+
+export interface RunResult {
+  readonly config: SwarmConfig
+  readonly steps: number
+  readonly virtualTimeMs: number
+  readonly violations: ReadonlyArray<Violation>
+  readonly faults: Readonly<Record<string, number>>
+  readonly marks: ReadonlyArray<readonly [string, number]>
+  readonly warnings: number
+  readonly leaks: { readonly rollups: number; readonly parts: number }
+  readonly checks: number
+  readonly digest: string
+  readonly events: ReadonlyArray<TraceEvent>
+  readonly tape: ReadonlyArray<number>
+}
+
+/** Warnings persist logs that, in a single linearizable Blob, mean something is wrong. */
+const WARNINGS_THAT_ARE_FINDINGS: Record<string, string> = {
+  fetchCurrentStateEarliestDidNotAdvance: "RACE-3",
+  fetchAllLiveStatesEarliestDidNotAdvance: "RACE-4",
+  rollupAtSeqnoMigration: "INV-7",
+  gcEarliestWithoutRollup: "INV-7"
+}
+
+interface Proc {
+  readonly name: string
+  readonly role: Role
+  readonly incarnation: number
+  fiber: Fiber.RuntimeFiber<void, unknown> | undefined
+  client: PersistClient | undefined
+  done: boolean
+  crashed: boolean
+}
+
+const LIVENESS_STEPS = 20_000
+
+export class World {
+  readonly consensus = new MemConsensus()
+  readonly blob = new MemBlob()
+  readonly metrics = new MetricsRegistry()
+  readonly kernel: Kernel<StoreCall>
+  readonly checker: Checker
+  readonly trace: TraceRecorder
+  readonly config: SwarmConfig
+  readonly shardId: ShardId
+  private readonly persistCfg: PersistConfigShape
+  private readonly procs: Array<Proc> = []
+  private readonly faultCounts: Record<string, number> = {}
+  /** Requests held back by a latency fault: request id -> virtual time it becomes deliverable. */
+  private readonly delayedUntil = new Map<number, number>()
+  private step = 0
+  private faultsOn = true
+  private readonly bugs: BugSwitchesShape
+
+  constructor(
+    readonly choices: Choices,
+    readonly options: RunOptions
+  ) {
+    this.config = options.config ?? drawSwarmConfig(choices)
+    this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: 1_000_000 })
+    this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
+    this.bugs = { ...noBugs, ...options.bugs }
+    this.shardId = ShardId.make("00000000-0000-4000-8000-000000000001")
+    this.checker = new Checker(this.shardId, this.consensus, this.blob, this.persistCfg.buildVersion)
+    this.trace = new TraceRecorder(options.keepEvents ?? true)
+    this.metrics.onWarn = (w) => {
+      const inv = WARNINGS_THAT_ARE_FINDINGS[w.kind]
+      if (inv !== undefined) this.violation(inv, `persist warned: ${w.message}`)
+    }
+  }
+
+  private violation(invariant: string, message: string): void {
+    this.checker.violations.push({ step: this.step, t: this.kernel.clock.now, invariant, message })
+  }
+
+  private record(p: string, op: string, arg: string, fault: string, result: string): void {
+    this.trace.record({ step: this.step, t: this.kernel.clock.now - 1_000_000, p, op, arg, fault, result })
+  }
+
+  private layerFor(name: () => string, hostname: string) {
+    return Layer.mergeAll(
+      Layer.succeed(Consensus, simConsensus(this, name)),
+      Layer.succeed(Blob, simBlob(this, name)),
+      Layer.succeed(PersistConfig, { ...this.persistCfg, hostname }),
+      Layer.succeed(Metrics, this.metrics)
+    )
+  }
+
+  /** Starts (or restarts) a process running `role`'s program. */
+  private start(role: Role, index: number, incarnation: number): Proc {
+    const name = incarnation === 1 ? `p${index}` : `p${index}.${incarnation}`
+    const proc: Proc = { name, role, incarnation, fiber: undefined, client: undefined, done: false, crashed: false }
+    const world = this
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const client = yield* PersistClient.make
+        client.onBackgroundFailure = (cause) => world.onProcessFailure(proc, cause, "background task")
+        proc.client = client
+        yield* programFor(role)({
+          client,
+          shardId: world.shardId,
+          ops: world.config.opsPerProcess,
+          draw: (bound, label) => Effect.sync(() => world.choices.draw(bound, label)),
+          onAck: (upper) => world.checker.onAppendAcked(upper)
+        })
+      })
+    ).pipe(Effect.provide(this.layerFor(() => name, name)), Effect.provideService(BugSwitches, this.bugs))
+    proc.fiber = this.kernel.fork(program)
+    proc.fiber.addObserver((exit) => {
+      proc.done = true
+      if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) this.onProcessFailure(proc, exit.cause, "program")
+    })
+    this.procs.push(proc)
+    this.record(name, "process.start", role, "none", "ok")
+    return proc
+  }
+
+  private onProcessFailure(proc: Proc, cause: Cause.Cause<unknown>, where: string): void {
+    const defects = Cause.defects(cause)
+    for (const d of defects) {
+      if (d instanceof PersistPanic) this.violation("PANIC", `${proc.name} ${where} panicked: ${d.message}`)
+      else this.violation("DEFECT", `${proc.name} ${where} died: ${d instanceof Error ? `${d.name}: ${d.message}` : String(d)}`)
+    }
+    const failures = Cause.failures(cause)
+    for (const f of failures) this.violation("DEFECT", `${proc.name} ${where} failed: ${JSON.stringify(f)}`)
+  }
+
+  private crash(proc: Proc): void {
+    if (proc.fiber === undefined || proc.done) return
+    proc.crashed = true
+    this.kernel.interrupt(proc.fiber)
+    this.checker.forgetProcess(proc.name)
+    this.record(proc.name, "process.crash", "", "crash", "interrupted")
+    const restartAfter = this.config.restartAfterMs
+    if (restartAfter > 0) {
+      const index = Number(proc.name.slice(1).split(".")[0])
+      this.kernel.clock.schedule(restartAfter, () => {
+        if (this.faultsOn) this.start(proc.role, index, proc.incarnation + 1)
+      })
+    }
+  }
+
+  private drawFault(mutates: boolean): string {
+    if (!this.faultsOn) return "none"
+    const f = this.config.faults
+    const kinds = ["none", "determinate", "indeterminateNotApplied", "indeterminateApplied", "latency", "crash"]
+    const weights = [
+      1_000_000,
+      f.determinate * 1e6,
+      f.indeterminateNotApplied * 1e6,
+      (mutates ? f.indeterminateApplied : 0) * 1e6,
+      f.latency * 1e6,
+      f.crash * 1e6
+    ]
+    const total = weights.reduce((a, b) => a + b, 0)
+    weights[0] = Math.max(1, total > 2e6 ? 1 : 2e6 - total)
+    return kinds[this.choices.drawWeighted(weights, "fault")]!
+  }
+
+  /** Delivers the request at `index` of the pending list, with a drawn fault. */
+  private deliverOne(index: number): void {
+    const req = this.kernel.pending[index]!
+    const call = req.complete
+    const fault = this.drawFault(call.mutates)
+    this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1
+    const arg = req.detail ?? ""
+    const perform = (): Exit.Exit<unknown, unknown> => {
+      try {
+        const r = call.perform()
+        call.observe(r)
+        return Exit.succeed(r)
+      } catch (e) {
+        if (e instanceof ConsensusContractError) return Exit.fail(new Determinate({ message: e.message }))
+        throw e
+      }
+    }
+    switch (fault) {
+      case "latency": {
+        const stall = this.choices.drawBool(this.config.faults.stall, "latency.stall")
+        const ms = stall ? 5_000 + this.choices.draw(60_000, "latency.stallMs") : 1 + this.choices.draw(200, "latency.ms")
+        this.delayedUntil.set(req.id, this.kernel.clock.now + ms)
+        // The held request needs a timer so time can reach it when nothing else is runnable.
+        this.kernel.clock.schedule(ms, () => {})
+        this.record(req.process, req.op, arg, stall ? `stall ${ms}ms` : `latency ${ms}ms`, "held")
+        return
+      }
+      case "crash": {
+        const applied = call.mutates && this.choices.draw(2, "crash.applied") === 1
+        if (applied) perform()
+        const proc = this.procs.find((p) => p.name === req.process && !p.done)
+        this.record(req.process, req.op, arg, applied ? "crash(applied)" : "crash", "—")
+        if (proc !== undefined) this.crash(proc)
+        return
+      }
+    }
+    this.step++
+    let exit: Exit.Exit<unknown, unknown>
+    let result: string
+    if (fault === "determinate") {
+      exit = Exit.fail(new Determinate({ message: "simulated determinate error" }))
+      result = "Determinate"
+    } else if (fault === "indeterminateNotApplied") {
+      exit = Exit.fail(new Indeterminate({ message: "simulated indeterminate error (not applied)" }))
+      result = "Indeterminate"
+    } else {
+      const done = perform()
+      if (fault === "indeterminateApplied") {
+        exit = Exit.fail(new Indeterminate({ message: "simulated indeterminate error (applied)" }))
+        result = `Indeterminate(applied: ${Exit.isSuccess(done) ? call.render(done.value) : "Determinate"})`
+      } else {
+        exit = done
+        result = Exit.isSuccess(done) ? call.render(done.value) : "Determinate(contract)"
+      }
+    }
+    this.kernel.deliver(index, exit)
+    this.checker.step = this.step
+    this.checker.t = this.kernel.clock.now
+    this.checker.afterStep()
+    this.record(req.process, req.op, arg, fault, result)
+  }
+
+  /** Checks every live process's cached state (INV-4). */
+  private checkCaches(): void {
+    for (const p of this.procs) {
+      if (p.done || p.client === undefined) continue
+      const h = p.client.opened.get(this.shardId)
+      if (h !== undefined) this.checker.onCachedSeqno(p.name, h.machine.seqno)
+    }
+  }
+
+  /** One driver iteration; false when nothing can happen any more. */
+  private tick(): boolean {
+    this.kernel.runUntilQuiet()
+    this.checkCaches()
+    const now = this.kernel.clock.now
+    const deliverable: Array<number> = []
+    const pending = this.kernel.pending
+    for (let i = 0; i < pending.length; i++) {
+      const until = this.delayedUntil.get(pending[i]!.id)
+      if (until === undefined || until <= now) deliverable.push(i)
+    }
+    if (deliverable.length > 0) {
+      const pick = deliverable[this.choices.draw(deliverable.length, "deliver")]!
+      this.delayedUntil.delete(pending[pick]!.id)
+      this.deliverOne(pick)
+      return true
+    }
+    return this.kernel.advanceTime()
+  }
+
+  private mainPhaseDone(): boolean {
+    return this.procs.every((p) => p.done)
+  }
+
+  /** Runs the world: main phase, then the liveness phase. */
+  run(): RunResult {
+    return withDeterministicHashes(() => withNondeterminismTraps(() => this.runTrapped()))
+  }
+
+  private runTrapped(): RunResult {
+    this.config.roles.forEach((role, i) => this.start(role, i, 1))
+    while (this.step < this.options.steps && !this.mainPhaseDone()) {
+      if (!this.tick()) break
+    }
+    const finishedMain = this.mainPhaseDone()
+    this.liveness(finishedMain)
+    const final = `${this.checker.violations.length}|${this.checker.earliestSeqno}|${this.checker.headSeqno}|${this.kernel.clock.now}`
+    const digest = this.trace.digest(final)
+    const leaked = this.checker.unreferencedBlobs()
+    return {
+      config: this.config,
+      steps: this.step,
+      virtualTimeMs: this.kernel.clock.now - 1_000_000,
+      violations: this.checker.violations,
+      faults: this.faultCounts,
+      marks: this.metrics.snapshot(),
+      warnings: this.metrics.warnings.length,
+      leaks: { rollups: leaked.filter((k) => k.includes("/v")).length, parts: leaked.filter((k) => !k.includes("/v")).length },
+      checks: this.checker.checks,
+      digest,
+      events: this.trace.events,
+      tape: this.choices.tape
+    }
+  }
+
+  /**
+   * The liveness phase: faults stop, every process stops, and a janitor — a fresh process
+   * with empty memory — waits out every lease, commits a version (expiring dead handles),
+   * runs GC to the seqno_since and the leaked-blob detector. It must finish in bounded
+   * steps; afterwards Consensus must be truncated to the latest rollup <= seqno_since and the
+   * detector must account for exactly the blobs no live state references.
+   */
+  private liveness(finishedMain: boolean): void {
+    this.faultsOn = false
+    this.delayedUntil.clear()
+    for (const p of this.procs) if (!p.done && p.fiber !== undefined) this.kernel.interrupt(p.fiber)
+    this.kernel.runUntilQuiet()
+    if (this.checker.headSeqno === 0) return
+    this.record("janitor", "phase.liveness", finishedMain ? "main finished" : "main cut at step budget", "none", "start")
+    const world = this
+    const lease = Math.max(this.persistCfg.readerLeaseDurationMs, this.persistCfg.writerLeaseDurationMs)
+    let report: { leaked: ReadonlyArray<{ key: string }> } | undefined
+    let gcTarget = -1
+    const janitor = Effect.scoped(
+      Effect.gen(function* () {
+        const client = yield* PersistClient.make
+        const handle = yield* Effect.orDie(client.openMachine(world.shardId))
+        yield* Effect.sleep(lease + 1)
+        // Any committed command runs expire_at: dead readers and writers lose their holds.
+        const nobody = LeasedReaderId.make("00000000-0000-4000-8000-00000000dead")
+        yield* handle.machine.expireLeasedReader(nobody)
+        const since = seqnoSince(handle.machine.state.state)
+        gcTarget = since
+        yield* gcAndTruncate(handle.machine, { shardId: world.shardId, newSeqnoSince: since })
+        report = yield* detectLeakedBlobs(client.stateVersions, world.shardId)
+      })
+    ).pipe(Effect.provide(this.layerFor(() => "janitor", "janitor")), Effect.provideService(BugSwitches, this.bugs))
+    const fiber = this.kernel.fork(janitor)
+    let janitorExit: Exit.Exit<void, unknown> | undefined
+    fiber.addObserver((e) => (janitorExit = e))
+    const budget = this.step + LIVENESS_STEPS
+    while (janitorExit === undefined && this.step < budget) if (!this.tick()) break
+    if (janitorExit === undefined) {
+      this.violation("LIVENESS", `the janitor did not finish within ${LIVENESS_STEPS} steps (a retry loop that never ends, or a deadlock)`)
+      return
+    }
+    if (Exit.isFailure(janitorExit)) {
+      this.onProcessFailure({ name: "janitor" } as Proc, janitorExit.cause, "liveness phase")
+      return
+    }
+    const cur = this.checker.current
+    if (cur !== undefined && gcTarget >= 0) {
+      let expected = -1
+      for (const s of cur.collections.rollups.keys()) if (s <= gcTarget && s > expected) expected = s
+      if (expected >= 0 && this.checker.earliestSeqno < expected) {
+        this.violation("LIVENESS-GC", `after GC to ${gcTarget}, earliest is ${this.checker.earliestSeqno}, expected the latest rollup <= seqno_since (${expected})`)
+      }
+      void latestRollup
+    }
+    const unreferenced = new Set(this.checker.unreferencedBlobs())
+    const reported = new Set((report?.leaked ?? []).map((l) => l.key))
+    const missing = [...unreferenced].filter((k) => !reported.has(k))
+    const extra = [...reported].filter((k) => !unreferenced.has(k))
+    if (missing.length > 0 || extra.length > 0) {
+      this.violation("LEAKS", `leaked-blob detector disagrees with the checker: missed ${missing.length} (${missing.slice(0, 2).join(", ")}), extra ${extra.length} (${extra.slice(0, 2).join(", ")})`)
+    }
+    this.record("janitor", "phase.liveness", `gc to v${gcTarget}`, "none", `leaks ${reported.size}`)
+  }
+}
+
+/** Runs one world from a Choices source. */
+export const runWorld = (choices: Choices, options: RunOptions): RunResult => new World(choices, options).run()
+
+export { Option }
