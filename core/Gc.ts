@@ -145,6 +145,10 @@ const incrementallyDeleteAndTruncate = (
           assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
         }
       }
+      if (bugs.gcDeletesRollupsBelowSeqnoSince) {
+        // The historical bug: deletable rollups based on seqno_since, not the earliest live diff.
+        for (const [, key] of gcRollups.rollupsToRemoveFromState()) rollupsToDelete.add(key)
+      }
       results.truncatedConsensusTo.push(truncateLt)
       results.batchPartsDeletedFromBlob += batchPartsToDelete.size
       results.rollupsDeletedFromBlob += rollupsToDelete.size

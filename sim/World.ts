@@ -74,6 +74,8 @@ interface Proc {
 }
 
 const LIVENESS_STEPS = 20_000
+/** Virtual time starts here, so wall-clock-looking timestamps in state are plausible. */
+const EPOCH_MS = 1_000_000
 
 export class World {
   readonly consensus = new MemConsensus()
@@ -98,7 +100,7 @@ export class World {
     readonly options: RunOptions
   ) {
     this.config = options.config ?? drawSwarmConfig(choices)
-    this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: 1_000_000 })
+    this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: EPOCH_MS })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
     this.shardId = ShardId.make("00000000-0000-4000-8000-000000000001")
@@ -111,11 +113,11 @@ export class World {
   }
 
   private violation(invariant: string, message: string): void {
-    this.checker.violations.push({ step: this.step, t: this.kernel.clock.now, invariant, message })
+    this.checker.violations.push({ step: this.step, t: this.kernel.clock.now - EPOCH_MS, invariant, message })
   }
 
   private record(p: string, op: string, arg: string, fault: string, result: string): void {
-    this.trace.record({ step: this.step, t: this.kernel.clock.now - 1_000_000, p, op, arg, fault, result })
+    this.trace.record({ step: this.step, t: Math.round(this.kernel.clock.now - EPOCH_MS), p, op, arg, fault, result })
   }
 
   private layerFor(name: () => string, hostname: string) {
@@ -255,7 +257,7 @@ export class World {
     }
     this.kernel.deliver(index, exit)
     this.checker.step = this.step
-    this.checker.t = this.kernel.clock.now
+    this.checker.t = this.kernel.clock.now - EPOCH_MS
     this.checker.afterStep()
     this.record(req.process, req.op, arg, fault, result)
   }
@@ -311,7 +313,7 @@ export class World {
     return {
       config: this.config,
       steps: this.step,
-      virtualTimeMs: this.kernel.clock.now - 1_000_000,
+      virtualTimeMs: this.kernel.clock.now - EPOCH_MS,
       violations: this.checker.violations,
       faults: this.faultCounts,
       marks: this.metrics.snapshot(),

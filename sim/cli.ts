@@ -1,0 +1,85 @@
+/**
+ * `npm run sim -- …`: the front door (DESIGN §6). The one file in sim/ allowed to reach
+ * scenarios/ and reports/.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { HELP, parseArgs, UsageError, type CliArgs } from "./Args.ts"
+import { firstDivergence, readTrace, replayCommand, runSpec, toTraceFile, type Outcome } from "./Run.ts"
+import { summary, toJson } from "./Summary.ts"
+import { toJsonLines } from "./Trace.ts"
+import { plantedBugs } from "../scenarios/Bugs.ts"
+import { runSweep } from "./Sweep.ts"
+import { NondeterminismError } from "./Traps.ts"
+
+const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
+
+const writeTrace = (dir: string, name: string, o: Outcome, replayOf: string | null = null): string => {
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${name}.jsonl`)
+  writeFileSync(file, toJsonLines(toTraceFile(o, replayOf)))
+  return file
+}
+
+const runOne = (args: CliArgs, seed: number): number => {
+  const start = process.hrtime.bigint()
+  const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, keepEvents: true })
+  const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
+  if (args.json) console.log(JSON.stringify(toJson(o, file)))
+  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)))
+  return o.exitCode
+}
+
+const replay = (args: CliArgs, file: string): number => {
+  const recorded = readTrace(file)
+  const start = process.hrtime.bigint()
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, keepEvents: true })
+  if (o.result.digest !== recorded.digest) {
+    const where = firstDivergence(recorded.events, o.result.events)
+    const msg = `replay diverged: recorded digest ${recorded.digest}, replayed ${o.result.digest}; first difference at ${where}`
+    if (args.json) console.log(JSON.stringify({ ...toJson(o, file), diverged: true, message: msg }))
+    else console.error(msg)
+    return 3
+  }
+  if (args.json) console.log(JSON.stringify(toJson(o, file)))
+  else console.log(summary(o, wallMs(start), file, `npm run sim -- --replay ${file}`) + `\nreplay reproduced digest ${o.result.digest} and exit code ${o.exitCode}`)
+  return o.exitCode
+}
+
+const main = (argv: ReadonlyArray<string>): number => {
+  const args = parseArgs(argv)
+  if (args.help) {
+    console.log(HELP)
+    return 0
+  }
+  if (args.listBugs) {
+    for (const b of plantedBugs) console.log(`${b.name}\n    ${b.description}`)
+    return 0
+  }
+  if (args.listScenarios) {
+    console.log("(no scripted scenarios yet: the RACE-* schedules are tested in core/*.test.ts)")
+    return 0
+  }
+  if (args.bug !== null && !plantedBugs.some((b) => b.name === args.bug)) throw new UsageError(`unknown bug ${JSON.stringify(args.bug)} (see --list-bugs)`)
+  if (args.replay !== null) return replay(args, args.replay)
+  if (args.report !== null) throw new UsageError("--report is not implemented yet")
+  if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
+  const seeds = args.seeds!
+  if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)
+  return runSweep(args)
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2))
+} catch (e) {
+  if (e instanceof UsageError) {
+    console.error(`persist-sim: ${e.message}`)
+    process.exitCode = 2
+  } else if (e instanceof NondeterminismError) {
+    console.error(`persist-sim: harness failure: ${e.message}`)
+    process.exitCode = 3
+  } else {
+    console.error(`persist-sim: harness failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+    process.exitCode = 3
+  }
+}
