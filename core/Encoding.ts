@@ -246,7 +246,19 @@ export const encodeRollup = (rollup: Rollup): Uint8Array => {
  * `UntypedState::decode` of a rollup blob: checks the code can read the data's version and
  * that inlined diffs cover exactly `(latest rollup, seqno]`.
  */
-export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Either<Rollup, DecodeError | IncompatibleVersion> =>
+// Blob values are immutable too: decode (and validate) each bytes object once.
+const rollupCache = new WeakMap<Uint8Array, Either.Either<Rollup, DecodeError>>()
+
+export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Either<Rollup, DecodeError | IncompatibleVersion> => {
+  let decoded = rollupCache.get(bytes)
+  if (decoded === undefined) {
+    decoded = decodeRollupUncached(bytes)
+    rollupCache.set(bytes, decoded)
+  }
+  return Either.flatMap(decoded, (r) => checkVersion(buildVersion, r.state.applierVersion, r))
+}
+
+const decodeRollupUncached = (bytes: Uint8Array): Either.Either<Rollup, DecodeError> =>
   fromBytes("Rollup", RollupS, bytes).pipe(
     Either.flatMap((r): Either.Either<Rollup, DecodeError> => {
       if (r.diffs === null) return Either.right(r)
@@ -261,6 +273,5 @@ export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Ei
         )
       }
       return Either.right(r)
-    }),
-    Either.flatMap((r) => checkVersion(buildVersion, r.state.applierVersion, r))
+    })
   )

@@ -79,8 +79,20 @@ const diffMap = <K extends string | number, V>(from: ReadonlyMap<K, V>, to: Read
   return out
 }
 
+// Batches are immutable values shared between states, so each object's identity is computed once.
+const identityCache = new WeakMap<HollowBatch, string>()
+
 /** A canonical identity for a batch: batches diff as a set, keyed by content. */
-export const batchIdentity = (b: HollowBatch): string =>
+export const batchIdentity = (b: HollowBatch): string => {
+  let id = identityCache.get(b)
+  if (id === undefined) {
+    id = computeBatchIdentity(b)
+    identityCache.set(b, id)
+  }
+  return id
+}
+
+const computeBatchIdentity = (b: HollowBatch): string =>
   JSON.stringify([
     b.desc.lower,
     b.desc.upper,

@@ -73,7 +73,7 @@ interface Proc {
   crashed: boolean
 }
 
-const LIVENESS_STEPS = 20_000
+const LIVENESS_STEPS = 5_000
 /** Virtual time starts here, so wall-clock-looking timestamps in state are plausible. */
 const EPOCH_MS = 1_000_000
 
@@ -91,6 +91,8 @@ export class World {
   private readonly faultCounts: Record<string, number> = {}
   /** Requests held back by a latency fault: request id -> virtual time it becomes deliverable. */
   private readonly delayedUntil = new Map<number, number>()
+  /** Requests already applied whose response is held back (slow responses). */
+  private readonly heldResponses = new Map<number, { readonly exit: Exit.Exit<unknown, unknown>; readonly result: string }>()
   private step = 0
   private faultsOn = true
   private readonly bugs: BugSwitchesShape
@@ -204,8 +206,19 @@ export class World {
   private deliverOne(index: number): void {
     const req = this.kernel.pending[index]!
     const call = req.complete
+    const held = this.heldResponses.get(req.id)
+    if (held !== undefined) {
+      // The operation applied earlier; only its response was slow.
+      this.heldResponses.delete(req.id)
+      this.kernel.deliver(index, held.exit)
+      this.record(req.process, req.op, req.detail ?? "", "response", held.result)
+      return
+    }
     const fault = this.drawFault(call.mutates)
     this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1
+    // Whatever the checker finds while this request applies belongs to the next step.
+    this.checker.step = this.step + 1
+    this.checker.t = this.kernel.clock.now - EPOCH_MS
     const arg = req.detail ?? ""
     const perform = (): Exit.Exit<unknown, unknown> => {
       try {
@@ -221,10 +234,22 @@ export class World {
       case "latency": {
         const stall = this.choices.drawBool(this.config.faults.stall, "latency.stall")
         const ms = stall ? 5_000 + this.choices.draw(60_000, "latency.stallMs") : 1 + this.choices.draw(200, "latency.ms")
+        // Either the request is slow to arrive (nothing happens yet) or it applies now and its
+        // response is slow (the caller acts on old news while others move on).
+        const slowResponse = this.choices.draw(2, "latency.slowResponse") === 1
         this.delayedUntil.set(req.id, this.kernel.clock.now + ms)
         // The held request needs a timer so time can reach it when nothing else is runnable.
         this.kernel.clock.schedule(ms, () => {})
-        this.record(req.process, req.op, arg, stall ? `stall ${ms}ms` : `latency ${ms}ms`, "held")
+        if (!slowResponse) {
+          this.record(req.process, req.op, arg, stall ? `stall ${ms}ms` : `latency ${ms}ms`, "held")
+          return
+        }
+        this.step++
+        const done = perform()
+        const result = Exit.isSuccess(done) ? call.render(done.value) : "Determinate(contract)"
+        this.heldResponses.set(req.id, { exit: done, result })
+        this.afterApply()
+        this.record(req.process, req.op, arg, stall ? `slow response ${ms}ms (stall)` : `slow response ${ms}ms`, `${result} (response held)`)
         return
       }
       case "crash": {
@@ -256,10 +281,14 @@ export class World {
       }
     }
     this.kernel.deliver(index, exit)
+    this.afterApply()
+    this.record(req.process, req.op, arg, fault, result)
+  }
+
+  private afterApply(): void {
     this.checker.step = this.step
     this.checker.t = this.kernel.clock.now - EPOCH_MS
     this.checker.afterStep()
-    this.record(req.process, req.op, arg, fault, result)
   }
 
   /** Checks every live process's cached state (INV-4). */
@@ -335,7 +364,7 @@ export class World {
    */
   private liveness(finishedMain: boolean): void {
     this.faultsOn = false
-    this.delayedUntil.clear()
+    for (const id of [...this.delayedUntil.keys()]) if (!this.heldResponses.has(id)) this.delayedUntil.delete(id)
     for (const p of this.procs) if (!p.done && p.fiber !== undefined) this.kernel.interrupt(p.fiber)
     this.kernel.runUntilQuiet()
     if (this.checker.headSeqno === 0) return

@@ -69,6 +69,12 @@ const main = (argv: ReadonlyArray<string>): number => {
   return runSweep(args)
 }
 
+// A closed pipe (`| head`) is the reader's choice, not a harness failure.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0)
+  throw e
+})
+
 try {
   process.exitCode = main(process.argv.slice(2))
 } catch (e) {
