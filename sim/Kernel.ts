@@ -16,7 +16,7 @@ import {
   ConfigProvider,
   Context,
   Effect,
-  type Exit,
+  Exit,
   type Fiber,
   FiberId,
   Option,
@@ -73,13 +73,10 @@ export class Kernel<C = unknown> {
   readonly clock: VirtualClock
   private readonly parked: Array<Parked<C>> = []
   private nextRequestId = 0
-  private liveRoots = 0
+  // Insertion-ordered, so shutdown interrupts in fork order.
+  private readonly roots = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   private readonly taskBudget: number
   private readonly baseRuntime: Runtime.Runtime<never>
-  // One shared observer instead of a closure per fork.
-  private readonly onRootExit = (): void => {
-    this.liveRoots--
-  }
 
   constructor(options: KernelOptions = {}) {
     this.clock = new VirtualClock(options.epochMs ?? 0)
@@ -103,7 +100,12 @@ export class Kernel<C = unknown> {
     )
   }
 
-  /** A Runtime whose fibers run on this kernel (scheduler, clock, Random, Config, Tracer), with `context` added. */
+  /**
+   * A Runtime whose fibers run on this kernel (scheduler, clock, Random,
+   * Config, Tracer), with `context` added. `Runtime.runFork` on it starts the
+   * fiber synchronously unless given `{ immediate: false }`, and such fibers
+   * are not counted by `liveFibers`/`isDeadlocked`: prefer `fork`.
+   */
   runtime<R = never>(context?: Context.Context<R>): Runtime.Runtime<R> {
     if (context === undefined) return this.baseRuntime as Runtime.Runtime<R>
     return Runtime.updateContext(this.baseRuntime, (base) => Context.merge(base, context))
@@ -116,8 +118,8 @@ export class Kernel<C = unknown> {
    */
   fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
     const fiber = Runtime.runFork(this.baseRuntime, effect, { immediate: false })
-    this.liveRoots++
-    fiber.addObserver(this.onRootExit)
+    this.roots.add(fiber)
+    fiber.addObserver(() => this.roots.delete(fiber))
     return fiber
   }
 
@@ -183,12 +185,34 @@ export class Kernel<C = unknown> {
 
   /** Root fibers forked by this kernel that have not finished. */
   get liveFibers(): number {
-    return this.liveRoots
+    return this.roots.size
   }
 
   /** Some root fiber is unfinished, yet nothing can ever wake it: no task, no request, no timer. */
   get isDeadlocked(): boolean {
-    return this.liveRoots > 0 && this.scheduler.isIdle && this.parked.length === 0 && !this.clock.hasTimers
+    return this.roots.size > 0 && this.scheduler.isIdle && this.parked.length === 0 && !this.clock.hasTimers
+  }
+
+  /**
+   * Ends a run: interrupts every live root fiber, fails whatever their
+   * finalizers park, fires their timers, until all are done or `maxRounds`
+   * is spent. Needed because Effect keeps every unfinished root fiber in a
+   * process-global set (FiberScope.globalScope): a kernel abandoned with
+   * fibers still parked or sleeping would never be garbage-collected.
+   * Returns true when no root fiber is left.
+   */
+  shutdown(maxRounds: number = 1000): boolean {
+    const interrupted = Exit.interrupt(FiberId.none)
+    for (let round = 0; round < maxRounds && this.roots.size > 0; round++) {
+      for (const fiber of this.roots) fiber.unsafeInterruptAsFork(FiberId.none)
+      this.runUntilQuiet()
+      while (this.parked.length > 0) {
+        this.deliver(0, interrupted)
+        this.runUntilQuiet()
+      }
+      if (this.roots.size > 0) this.advanceTime()
+    }
+    return this.roots.size === 0
   }
 
   private remove(request: Parked<C>): void {

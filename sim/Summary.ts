@@ -46,6 +46,7 @@ export const toJson = (o: Outcome, traceFile: string | null) => ({
   steps: o.result.steps,
   virtualTimeMs: Math.round(o.result.virtualTimeMs),
   violations: o.result.violations,
+  knownFinding: o.result.knownFinding,
   faults: o.result.faults,
   marks: Object.fromEntries(o.result.marks),
   leaks: o.result.leaks,
@@ -62,7 +63,7 @@ export const summary = (o: Outcome, wallMs: number, traceFile: string | null, re
     .join(" ")
   const hit = marksHit(o)
   const lines = [
-    `persist-sim ${o.spec.seed !== null ? `seed ${o.spec.seed}` : "replay"}${o.spec.bug !== null ? ` with planted bug ${o.spec.bug}` : ""}: ${r.violations.length === 0 ? "all invariants held" : `${r.violations.length} VIOLATION(S)`}`,
+    `persist-sim ${o.spec.seed !== null ? `seed ${o.spec.seed}` : "replay"}${o.spec.bug !== null ? ` with planted bug ${o.spec.bug}` : ""}: ${r.violations.length === 0 ? "all invariants held" : `${r.violations.length} VIOLATION(S)${r.knownFinding !== null ? ` — reproduces known finding ${r.knownFinding}` : ""}`}`,
     `  config      ${describeConfig(r.config)}`,
     `  run         ${r.steps} delivered requests, ${(r.virtualTimeMs / 1000).toFixed(1)} s virtual, ${wallMs.toFixed(0)} ms wall`,
     `  faults      ${faults || "none"}`,

@@ -48,16 +48,17 @@ export const runSweep = (args: CliArgs): number => {
     if (tty) process.stderr.write("\r")
     const wall = Number(process.hrtime.bigint() - start) / 1e9
     const failed = records.filter((r) => r.exitCode !== 0).sort((a, b) => a.seed - b.seed)
+    const known = failed.filter((r) => r.knownFinding !== null)
     if (!args.json) {
       const range = `${args.seeds!.from}..${args.seeds!.to}${args.shard !== null ? ` shard ${args.shard.k}/${args.shard.n}` : ""}`
       const steps = records.reduce((n, r) => n + r.steps, 0)
-      console.log(`sweep ${range}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${records.length} seeds, ${failed.length} failing, ${wall.toFixed(1)} s wall, ${(records.length / wall).toFixed(1)} seeds/s, ${steps} requests (${(steps / wall).toFixed(0)}/s), jobs ${args.jobs}`)
+      console.log(`sweep ${range}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${records.length} seeds, ${failed.length} failing (${failed.length - known.length} new, ${known.length} known: ${[...new Set(known.map((r) => r.knownFinding))].join(",") || "-"}), ${wall.toFixed(1)} s wall, ${(records.length / wall).toFixed(1)} seeds/s, ${steps} requests (${(steps / wall).toFixed(0)}/s), jobs ${args.jobs}`)
       console.log("coverage mark                               seeds hitting it")
       for (const m of COVERAGE_MARKS) {
         const n = records.filter((r) => r.marks.includes(m)).length
         console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, records.length)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
       }
-      for (const r of failed.slice(0, 20)) console.log(`FAILED seed ${r.seed}: ${r.violations[0]}\n  reproduce with: npm run sim -- --seed ${r.seed}${args.steps !== 2000 ? ` --steps ${args.steps}` : ""}${args.bug !== null ? ` --bug ${args.bug}` : ""}`)
+      for (const r of failed.slice(0, 20)) console.log(`FAILED seed ${r.seed}${r.knownFinding !== null ? ` (known ${r.knownFinding})` : ""}: ${r.violations[0]}\n  reproduce with: npm run sim -- --seed ${r.seed}${args.steps !== 2000 ? ` --steps ${args.steps}` : ""}${args.bug !== null ? ` --bug ${args.bug}` : ""}`)
     }
     return failed.length > 0 ? 1 : 0
   }

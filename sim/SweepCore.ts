@@ -14,6 +14,7 @@ export interface SeedRecord {
   readonly steps: number
   readonly exitCode: number
   readonly violations: ReadonlyArray<string>
+  readonly knownFinding: string | null
   readonly marks: ReadonlyArray<string>
   readonly trace: string | null
 }
@@ -34,6 +35,7 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
     steps: o.result.steps,
     exitCode: o.exitCode,
     violations: o.result.violations.map((v) => `${v.invariant}: ${v.message}`),
+    knownFinding: o.result.knownFinding,
     marks: marksHit(o),
     trace
   }
