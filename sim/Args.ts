@@ -21,6 +21,7 @@ export interface CliArgs {
   readonly listBugs: boolean
   readonly help: boolean
   readonly quiet: boolean
+  readonly keepTraces: boolean
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -41,6 +42,7 @@ usage: npm run sim -- [options]
   --list-scenarios    list scenario names with descriptions
   --list-bugs         list planted bug names with descriptions
   --quiet             sweeps: no per-seed lines
+  --keep-traces       sweeps: write every seed's trace, not only failing ones
   --help              this text
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
@@ -69,6 +71,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let listBugs = false
   let help = false
   let quiet = false
+  let keepTraces = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -137,6 +140,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
       case "--quiet":
         quiet = true
         break
+      case "--keep-traces":
+        keepTraces = true
+        break
       case "--help":
       case "-h":
         help = true
@@ -148,5 +154,5 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
   if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
   if (!help && !listBugs && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet }
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
 }

@@ -15,7 +15,15 @@ export const seedsOf = (args: CliArgs): Array<number> => {
 }
 
 /** Runs the seeds on `jobs` worker threads, calling `onRecord` as records arrive. */
-export const sweepParallel = (seeds: ReadonlyArray<number>, jobs: number, steps: number, bug: string | null, out: string, onRecord: (r: SeedRecord) => void): Promise<void> => {
+export const sweepParallel = (
+  seeds: ReadonlyArray<number>,
+  jobs: number,
+  steps: number,
+  bug: string | null,
+  out: string,
+  keepTraces: boolean,
+  onRecord: (r: SeedRecord) => void
+): Promise<void> => {
   const slices: Array<Array<number>> = Array.from({ length: jobs }, () => [])
   seeds.forEach((s, i) => slices[i % jobs]!.push(s))
   return Promise.all(
@@ -24,7 +32,7 @@ export const sweepParallel = (seeds: ReadonlyArray<number>, jobs: number, steps:
       .map(
         (slice) =>
           new Promise<void>((resolve, reject) => {
-            const w = new Worker(new URL("./sweepWorker.ts", import.meta.url), { workerData: { seeds: slice, steps, bug, out }, execArgv: ["--import", "tsx"] })
+            const w = new Worker(new URL("./sweepWorker.ts", import.meta.url), { workerData: { seeds: slice, steps, bug, out, keepTraces }, execArgv: ["--import", "tsx"] })
             w.on("message", onRecord)
             w.on("error", reject)
             w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sweep worker exited with code ${code}`))))
@@ -63,11 +71,11 @@ export const runSweep = (args: CliArgs): number => {
     return failed.length > 0 ? 1 : 0
   }
   if (args.jobs <= 1) {
-    for (const s of seeds) onRecord(runSeedRecord(s, args.steps, args.bug, args.out))
+    for (const s of seeds) onRecord(runSeedRecord(s, args.steps, args.bug, args.out, args.keepTraces))
     return finish()
   }
   // Worker threads: the CLI's exit code is set when they finish.
-  void sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, onRecord).then(
+  void sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, args.keepTraces, onRecord).then(
     () => (process.exitCode = finish()),
     (e: unknown) => {
       console.error(`persist-sim: harness failure: ${e instanceof Error ? e.message : String(e)}`)

@@ -19,12 +19,12 @@ export interface SeedRecord {
   readonly trace: string | null
 }
 
-export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string): SeedRecord => {
-  const o = runSpec({ seed, tape: null, steps, bug, keepEvents: false })
+export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
+  const o = runSpec({ seed, tape: null, steps, bug, keepEvents: keepTraces })
   let trace: string | null = null
-  if (o.exitCode !== 0) {
-    // Re-run with events kept: sweeps keep memory low and only pay for a trace on failure.
-    const full = runSpec({ seed, tape: null, steps, bug, keepEvents: true })
+  if (o.exitCode !== 0 || keepTraces) {
+    // Sweeps keep memory low and only pay for a trace on failure (or when asked).
+    const full = keepTraces ? o : runSpec({ seed, tape: null, steps, bug, keepEvents: true })
     mkdirSync(out, { recursive: true })
     trace = join(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}.jsonl`)
     writeFileSync(trace, toJsonLines(toTraceFile(full)))

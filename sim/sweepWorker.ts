@@ -2,5 +2,5 @@
 import { parentPort, workerData } from "node:worker_threads"
 import { runSeedRecord } from "./SweepCore.ts"
 
-const { seeds, steps, bug, out } = workerData as { seeds: Array<number>; steps: number; bug: string | null; out: string }
-for (const seed of seeds) parentPort!.postMessage(runSeedRecord(seed, steps, bug, out))
+const { seeds, steps, bug, out, keepTraces } = workerData as { seeds: Array<number>; steps: number; bug: string | null; out: string; keepTraces: boolean }
+for (const seed of seeds) parentPort!.postMessage(runSeedRecord(seed, steps, bug, out, keepTraces))
