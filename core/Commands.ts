@@ -81,8 +81,12 @@ export interface FueledMergeReq {
   readonly inputs: ReadonlyArray<HollowBatch>
 }
 
-/** How many batches the trace holds before each append asks for its oldest two to be merged. */
-export const MERGE_BATCH_COUNT = 3
+/**
+ * How many batches the trace holds before an append asks for everything but the newest batch
+ * to be merged into one. A stand-in for the spine's size-tiered merging: it keeps the number
+ * of batches (and so the size of state) bounded however long a run goes.
+ */
+export const MERGE_BATCH_COUNT = 4
 
 /** CMD-CAA. The only non-idempotent command: guarded by the writer's idempotency token. */
 export const compareAndAppend =
@@ -121,7 +125,7 @@ export const compareAndAppend =
     let mergeReqs: ReadonlyArray<FueledMergeReq> = []
     if (!Antichain.equals(batch.desc.upper, batch.desc.lower)) {
       c.trace.batches.push(batch)
-      if (c.trace.batches.length >= MERGE_BATCH_COUNT) mergeReqs = [{ inputs: c.trace.batches.slice(0, 2) }]
+      if (c.trace.batches.length >= MERGE_BATCH_COUNT) mergeReqs = [{ inputs: c.trace.batches.slice(0, -1) }]
     }
     assert(Antichain.lessEqual(writer.mostRecentWriteUpper, batch.desc.upper), () =>
       `writer upper regressed: ${Antichain.render(writer.mostRecentWriteUpper)} -> ${Antichain.render(batch.desc.upper)}`)

@@ -268,7 +268,20 @@ export class Machine {
           case "Upper": {
             assert(Antichain.lessEqual(brk.writerUpper, brk.shardUpper), "writer upper past shard upper")
             // Our write could not have committed if the writer's upper never reached ours.
-            if (Antichain.lessThan(brk.writerUpper, batch.desc.upper)) return { _tag: "UpperMismatch", seqno, currentUpper: brk.shardUpper } as const
+            if (Antichain.lessThan(brk.writerUpper, batch.desc.upper)) {
+              if (indeterminate !== null && !self.applier.state.state.collections.writers.has(writerId)) {
+                // Not in persist, which reasons as above: but a writer that is gone (its lease
+                // ran out while we retried, possibly in the very transition that committed
+                // our batch) has lost the token that would tell. A coverage mark and a
+                // warning, so the simulator can name what follows.
+                self.metrics.inc("caa.writerGoneAfterIndeterminate")
+                self.metrics.warn(
+                  "caaWriterGoneAfterIndeterminate",
+                  `compare_and_append [${Antichain.render(batch.desc.lower)}, ${Antichain.render(batch.desc.upper)}) reports UpperMismatch after an Indeterminate attempt, but writer ${writerId} is no longer registered: an earlier attempt may have committed`
+                )
+              }
+              return { _tag: "UpperMismatch", seqno, currentUpper: brk.shardUpper } as const
+            }
             if (indeterminate === null) return { _tag: "UpperMismatch", seqno, currentUpper: brk.shardUpper } as const
             return yield* panic(
               `cannot distinguish compare_and_append success or failure: writer upper ${Antichain.render(brk.writerUpper)}, ` +

@@ -91,60 +91,72 @@ const partUnique = (p: HollowBatch["parts"][number]): string =>
 const rollupIdentity = (r: { key: string; encodedSizeBytes: number | null }): string => `${r.key}|${r.encodedSizeBytes}`
 
 /**
- * OP-18. Two views of every batch and rollup any visited state referenced: `inc*` from the
- * initial state's blobs plus each diff's inserts, `full*` from scanning each full state. A
- * diff must never re-insert a blob seen before, and the views must agree after every step.
+ * Two sets that only grow, with their equality kept up to date incrementally: `diff` counts the
+ * members in exactly one of them.
+ */
+class PairedSets {
+  private readonly membership = new Map<string, number>()
+  private diff = 0
+  /** Adds `id` to side 1 or 2; returns false if it was already there. */
+  add(side: 1 | 2, id: string): boolean {
+    const m = this.membership.get(id) ?? 0
+    if ((m & side) !== 0) return false
+    const next = m | side
+    this.membership.set(id, next)
+    this.diff += next === 3 ? -1 : 1
+    return true
+  }
+  has(side: 1 | 2, id: string): boolean {
+    return ((this.membership.get(id) ?? 0) & side) !== 0
+  }
+  get equal(): boolean {
+    return this.diff === 0
+  }
+}
+
+const INC = 1
+const FULL = 2
+
+/**
+ * OP-18. Two views of every batch and rollup any visited state referenced: `inc` from the
+ * initial state's blobs plus each diff's inserts, `full` from scanning each full state. A diff
+ * must never re-insert a blob seen before, and after every step the views must cover the same
+ * time range, the same parts and the same rollups.
+ *
+ * Persist recomputes the views' parts and bounds from scratch at each step (it is a debug
+ * build check); here they are maintained incrementally, which checks the same equalities.
  */
 export class ReferencedBlobValidator {
-  private readonly fullBatches = new Map<string, HollowBatch>()
-  private readonly fullRollups = new Set<string>()
-  private readonly incBatches = new Map<string, HollowBatch>()
-  private readonly incRollups = new Set<string>()
+  private readonly batches = new PairedSets()
+  private readonly parts = new PairedSets()
+  private readonly rollups = new PairedSets()
+  private readonly lower: [Antichain | null, Antichain | null] = [null, null]
+  private readonly upper: [Antichain, Antichain] = [Antichain.minimum, Antichain.minimum]
+
+  private addBatch(side: 1 | 2, b: HollowBatch): boolean {
+    if (!this.batches.add(side, batchIdentity(b))) return false
+    const i = side - 1
+    const l = this.lower[i] ?? null
+    this.lower[i] = l === null ? b.desc.lower : Antichain.meet(l, b.desc.lower)
+    this.upper[i] = Antichain.join(this.upper[i]!, b.desc.upper)
+    for (const p of b.parts) this.parts.add(side, partUnique(p))
+    return true
+  }
 
   addIncBlob(x: HollowBlobRef): void {
-    if (x._tag === "Batch") {
-      const id = batchIdentity(x.batch)
-      assert(!this.incBatches.has(id), () => `batch re-inserted: ${id}`)
-      this.incBatches.set(id, x.batch)
-    } else {
-      const id = rollupIdentity(x.rollup)
-      assert(!this.incRollups.has(id), () => `rollup re-inserted: ${x.rollup.key}`)
-      this.incRollups.add(id)
-    }
+    if (x._tag === "Batch") assert(this.addBatch(INC, x.batch), () => `batch re-inserted: ${batchIdentity(x.batch)}`)
+    else assert(this.rollups.add(INC, rollupIdentity(x.rollup)), () => `rollup re-inserted: ${x.rollup.key}`)
   }
 
   validateAgainstState(x: State): void {
     for (const b of blobs(x)) {
-      if (b._tag === "Batch") this.fullBatches.set(batchIdentity(b.batch), b.batch)
-      else this.fullRollups.add(rollupIdentity(b.rollup))
+      if (b._tag === "Batch") this.addBatch(FULL, b.batch)
+      else this.rollups.add(FULL, rollupIdentity(b.rollup))
     }
-    // The batches overall cover the same time range (meet of lowers, join of uppers).
-    const overall = (bs: Iterable<HollowBatch>): [Antichain | null, Antichain] => {
-      let lower: Antichain | null = null
-      let upper: Antichain = Antichain.minimum
-      for (const b of bs) {
-        lower = lower === null ? b.desc.lower : Antichain.meet(lower, b.desc.lower)
-        upper = Antichain.join(upper, b.desc.upper)
-      }
-      return [lower, upper]
-    }
-    const [incLower, incUpper] = overall(this.incBatches.values())
-    const [fullLower, fullUpper] = overall(this.fullBatches.values())
+    const [incLower, fullLower] = this.lower
     assert(JSON.stringify(incLower) === JSON.stringify(fullLower), () => `inc lower ${JSON.stringify(incLower)} != full lower ${JSON.stringify(fullLower)}`)
-    assert(Antichain.equals(incUpper, fullUpper), () => `inc upper ${Antichain.render(incUpper)} != full upper ${Antichain.render(fullUpper)}`)
-    // The overall set of parts is the same.
-    const parts = (bs: Iterable<HollowBatch>) => {
-      const s = new Set<string>()
-      for (const b of bs) for (const p of b.parts) s.add(partUnique(p))
-      return s
-    }
-    const incParts = parts(this.incBatches.values())
-    const fullParts = parts(this.fullBatches.values())
-    assert(incParts.size === fullParts.size && [...incParts].every((p) => fullParts.has(p)), "inc parts != full parts")
-    // And the same rollups.
-    assert(
-      this.incRollups.size === this.fullRollups.size && [...this.incRollups].every((r) => this.fullRollups.has(r)),
-      "inc rollups != full rollups"
-    )
+    assert(Antichain.equals(this.upper[0], this.upper[1]), () => `inc upper ${Antichain.render(this.upper[0])} != full upper ${Antichain.render(this.upper[1])}`)
+    assert(this.parts.equal, "inc parts != full parts")
+    assert(this.rollups.equal, "inc rollups != full rollups")
   }
 }

@@ -32,7 +32,7 @@ export const sweepParallel = (
       .map(
         (slice) =>
           new Promise<void>((resolve, reject) => {
-            const w = new Worker(new URL("./sweepWorker.ts", import.meta.url), { workerData: { seeds: slice, steps, bug, out, keepTraces }, execArgv: ["--import", "tsx"] })
+            const w = new Worker(new URL("./sweepWorker.mjs", import.meta.url), { workerData: { seeds: slice, steps, bug, out, keepTraces } })
             w.on("message", onRecord)
             w.on("error", reject)
             w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sweep worker exited with code ${code}`))))

@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly config?: SwarmConfig
   /** Keep every event in memory (for trace files and reports). */
   readonly keepEvents?: boolean
+  /** Run the invariant checker (default true; off only to measure its cost). */
+  readonly check?: boolean
 }
 
 /**
@@ -44,9 +46,14 @@ export interface RunOptions {
  * harness failures. RACE-P2 (spec §8.1): add_rollup's Indeterminate retry re-inserts a rollup
  * that GC already removed from state, and a later GC deletes its blob while state lists it.
  */
-export const classifyKnownFinding = (violations: ReadonlyArray<Violation>): string | null => {
+export const classifyKnownFinding = (violations: ReadonlyArray<Violation>, signals: ReadonlySet<string> = new Set()): string | null => {
   const first = violations[0]
-  if (first !== undefined && first.invariant === "INV-18" && /re-inserts \S*\/v\d+\/r/.test(first.message)) return "RACE-P2"
+  if (first === undefined) return null
+  if (first.invariant === "INV-18" && /re-inserts \S*\/v\d+\/r/.test(first.message)) return "RACE-P2"
+  // CAA-LEASE: a compare_and_append retried past its writer's lease commits its batch while
+  // the same transition expires the writer; the retry cannot see its token, reports
+  // UpperMismatch, and the caller deletes the parts of a committed batch.
+  if (signals.has("CAA-LEASE") && first.invariant === "INV-17" && first.message.startsWith("deleted ")) return "CAA-LEASE"
   return null
 }
 
@@ -67,11 +74,19 @@ export interface RunResult {
   readonly tape: ReadonlyArray<number>
 }
 
-/** Warnings persist logs that, in a single linearizable Blob, mean something is wrong. */
+/**
+ * Warnings persist logs that, in a single linearizable Blob, mean something is wrong.
+ *
+ * Not in the list: `rollupAtSeqnoMigration`. The spec expects the migration fallback never to
+ * run in a correct system, but seed 177 shows it does: fetch_all_live_states scans [E, H];
+ * fetch_current_state then finds H's rollup gone (GC moved on), refetches, and returns a newer
+ * state whose rollups no longer include E, so the lookup falls back to the key sniffed from
+ * the old diffs. Ground truth (INV-7 in the checker) held throughout; the counter is a
+ * coverage mark, not a finding.
+ */
 const WARNINGS_THAT_ARE_FINDINGS: Record<string, string> = {
   fetchCurrentStateEarliestDidNotAdvance: "RACE-3",
   fetchAllLiveStatesEarliestDidNotAdvance: "RACE-4",
-  rollupAtSeqnoMigration: "INV-7",
   gcEarliestWithoutRollup: "INV-7"
 }
 
@@ -107,6 +122,8 @@ export class World {
   private readonly heldResponses = new Map<number, { readonly exit: Exit.Exit<unknown, unknown>; readonly result: string }>()
   private step = 0
   private faultsOn = true
+  /** Shapes seen during the run that name a known finding (see classifyKnownFinding). */
+  private readonly signals = new Set<string>()
   private readonly bugs: BugSwitchesShape
 
   constructor(
@@ -120,9 +137,14 @@ export class World {
     this.shardId = ShardId.make("00000000-0000-4000-8000-000000000001")
     this.checker = new Checker(this.shardId, this.consensus, this.blob, this.persistCfg.buildVersion)
     this.trace = new TraceRecorder(options.keepEvents ?? true)
+    this.checker.enabled = options.check ?? true
     this.metrics.onWarn = (w) => {
       const inv = WARNINGS_THAT_ARE_FINDINGS[w.kind]
       if (inv !== undefined) this.violation(inv, `persist warned: ${w.message}`)
+      if (w.kind === "caaWriterGoneAfterIndeterminate") {
+        this.signals.add("CAA-LEASE")
+        this.record("-", "signal", "CAA-LEASE", "none", w.message)
+      }
     }
   }
 
@@ -363,7 +385,7 @@ export class World {
       steps: this.step,
       virtualTimeMs: this.kernel.clock.now - EPOCH_MS,
       violations: this.checker.violations,
-      knownFinding: classifyKnownFinding(this.checker.violations),
+      knownFinding: classifyKnownFinding(this.checker.violations, this.signals),
       faults: this.faultCounts,
       marks: this.metrics.snapshot(),
       warnings: this.metrics.warnings.length,

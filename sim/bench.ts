@@ -1,0 +1,118 @@
+/**
+ * `npm run bench`: throughput of the simulator, measured side by side in one run. Prints a
+ * table, then one JSON line for scripts. Wall-clock timing lives here, outside the traps.
+ *
+ *   requestsPerSecChecked / Unchecked  delivered store requests per second, one core
+ *   rawRoundTripNs      the kernel's bare park/deliver/resume, same process
+ *   ratioToRaw          checked cost per request / raw round trip
+ *   costRatio100kTo1k   per-request cost of a 100k-step world over a 1k-step one
+ *   virtualOverWall     simulated ms per wall ms
+ *   jobs2Speedup        sweep throughput with 2 worker threads over 1
+ */
+import { execFileSync } from "node:child_process"
+import { cpus } from "node:os"
+import { Choices } from "./Choices.ts"
+import { measureRawRoundTrip } from "./rawRoundTrip.ts"
+import { sweepParallel } from "./Sweep.ts"
+import type { SwarmConfig } from "./SwarmConfig.ts"
+import { runWorld } from "./World.ts"
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+const now = (): bigint => process.hrtime.bigint()
+const msSince = (t: bigint): number => Number(now() - t) / 1e6
+
+const json = process.argv.includes("--json")
+const quick = process.argv.includes("--quick")
+const REPS = quick ? 1 : 3
+
+/** A long-running world for the scaling figure: the workload never runs out before the budget. */
+const longConfig: SwarmConfig = {
+  roles: ["writer", "reader", "writer", "reader"],
+  opsPerProcess: 1_000_000,
+  faults: { determinate: 0.02, indeterminateNotApplied: 0.02, indeterminateApplied: 0.02, latency: 0.05, crash: 0, stall: 0 },
+  persist: { rollupThreshold: 5, rollupUseActiveRollup: false, stateVersionsRecentLiveDiffsLimit: 10, gcMaxVersions: 10, readerLeaseDurationMs: 60_000, writerLeaseDurationMs: 60_000, retryClampBackoffMs: 500 },
+  restartAfterMs: 0
+}
+
+const seedSweep = (check: boolean) => {
+  let steps = 0
+  let virtualMs = 0
+  const t = now()
+  for (let seed = 1; seed <= (quick ? 10 : 40); seed++) {
+    const r = runWorld(Choices.seeded(seed), { steps: 2000, keepEvents: false, check })
+    steps += r.steps
+    virtualMs += r.virtualTimeMs
+  }
+  const ms = msSince(t)
+  return { rps: (steps / ms) * 1000, virtualOverWall: virtualMs / ms }
+}
+
+const perRequestMs = (steps: number): number => {
+  const t = now()
+  const r = runWorld(Choices.seeded(99), { steps, config: longConfig, keepEvents: false })
+  return msSince(t) / Math.max(1, r.steps)
+}
+
+const main = async () => {
+  const checked: Array<number> = []
+  const unchecked: Array<number> = []
+  const vw: Array<number> = []
+  const raw: Array<number> = []
+  for (let i = 0; i < REPS; i++) {
+    // Interleaved so machine noise hits both sides alike.
+    const c = seedSweep(true)
+    checked.push(c.rps)
+    vw.push(c.virtualOverWall)
+    unchecked.push(seedSweep(false).rps)
+    raw.push(measureRawRoundTrip(100_000).nsPerRoundTrip)
+  }
+  const small = perRequestMs(1_000)
+  const large = perRequestMs(quick ? 20_000 : 100_000)
+  const sweepSeeds = Array.from({ length: quick ? 16 : 60 }, (_, i) => i + 1)
+  const sweepTime = async (jobs: number) => {
+    const t = now()
+    await sweepParallel(sweepSeeds, jobs, 2000, null, "reports/out/bench", false, () => {})
+    return msSince(t)
+  }
+  const j1 = await sweepTime(1)
+  const j2 = await sweepTime(2)
+  let commit = "unknown"
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()
+  } catch {
+    // not a git checkout
+  }
+  const rawNs = median(raw)
+  const result = {
+    requestsPerSecChecked: Math.round(median(checked)),
+    requestsPerSecUnchecked: Math.round(median(unchecked)),
+    rawRoundTripNs: Math.round(rawNs),
+    ratioToRaw: Number((1e9 / median(checked) / rawNs).toFixed(1)),
+    costRatio100kTo1k: Number((large / small).toFixed(2)),
+    virtualOverWall: Math.round(median(vw)),
+    jobs2Speedup: Number((j1 / j2).toFixed(2)),
+    node: process.version,
+    cpus: cpus().length,
+    commit,
+    reps: REPS,
+    quick
+  }
+  if (!json || process.stdout.isTTY) {
+    console.log("figure                       value        target")
+    console.log(`requests/s (checked)         ${String(result.requestsPerSecChecked).padEnd(12)} >= 100000`)
+    console.log(`requests/s (unchecked)       ${String(result.requestsPerSecUnchecked).padEnd(12)}`)
+    console.log(`raw round trip (ns)          ${String(result.rawRoundTripNs).padEnd(12)}`)
+    console.log(`checked cost / raw           ${String(result.ratioToRaw).padEnd(12)} <= 4`)
+    console.log(`cost 100k / 1k steps         ${String(result.costRatio100kTo1k).padEnd(12)} <= 1.25`)
+    console.log(`virtual / wall               ${String(result.virtualOverWall).padEnd(12)} >= 10000`)
+    console.log(`--jobs 2 speedup             ${String(result.jobs2Speedup).padEnd(12)} >= 1.8`)
+  }
+  console.log(JSON.stringify(result))
+}
+
+void main()

@@ -1,0 +1,6 @@
+// Worker threads do not inherit the parent's TypeScript loader: register tsx here, then load
+// the real worker.
+import { register } from "tsx/esm/api"
+
+register()
+await import("./sweepWorker.ts")
