@@ -1,0 +1,97 @@
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, describe, expect, it } from "vitest"
+
+const exec = promisify(execFile)
+const out = mkdtempSync(join(tmpdir(), "persist-sim-cli-"))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+/** Runs the CLI in its own process; never throws on a non-zero exit. */
+const sim = async (...args: Array<string>): Promise<{ code: number; stdout: string; stderr: string }> => {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", "sim/cli.ts", ...args], { maxBuffer: 32 * 1024 * 1024 })
+    return { code: 0, stdout, stderr }
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string }
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
+  }
+}
+
+describe("cli", () => {
+  it("--seed - prints the summary, writes the trace and ends with the reproduce line", async () => {
+    const r = await sim("--seed", "3", "--out", out)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("persist-sim seed 3: all invariants held")
+    expect(r.stdout.trim().split("\n").pop()).toBe("reproduce with: npm run sim -- --seed 3")
+    expect(readFileSync(join(out, "seed-3.jsonl"), "utf8").split("\n")[0]).toContain('"type":"header"')
+  })
+
+  it("--replay - reproduces the digest and the exit code of a passing and of a failing run", async () => {
+    const pass = JSON.parse((await sim("--seed", "5", "--json", "--out", out)).stdout) as { digest: string }
+    const replayed = await sim("--replay", join(out, "seed-5.jsonl"), "--json")
+    expect(replayed.code).toBe(0)
+    expect((JSON.parse(replayed.stdout) as { digest: string }).digest).toBe(pass.digest)
+
+    const failing = await sim("--seed", "1", "--bug", "gc-removes-latest-rollup", "--json", "--out", out)
+    expect(failing.code).toBe(1)
+    const again = await sim("--replay", join(out, "seed-1-gc-removes-latest-rollup.jsonl"), "--json")
+    expect(again.code).toBe(1)
+    expect((JSON.parse(again.stdout) as { digest: string }).digest).toBe((JSON.parse(failing.stdout) as { digest: string }).digest)
+  })
+
+  it("--replay - a trace whose events were tampered with is a harness failure naming the first divergent event", async () => {
+    await sim("--seed", "6", "--out", out)
+    const lines = readFileSync(join(out, "seed-6.jsonl"), "utf8").split("\n")
+    const i = lines.findIndex((l) => l.includes('"type":"event"') && l.includes('"step":3,'))
+    lines[i] = lines[i]!.replace('"step":3,', '"step":3,"tampered":1,')
+    const digestLine = lines.findIndex((l) => l.includes('"type":"footer"'))
+    lines[digestLine] = lines[digestLine]!.replace(/"digest":"[0-9a-f]+"/, '"digest":"00000000000000000000000000000000"')
+    const bad = join(out, "tampered.jsonl")
+    writeFileSync(bad, lines.join("\n"))
+    const r = await sim("--replay", bad)
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/replay diverged: .*first difference at event \d+/)
+  })
+
+  it("bad input - one clear line and exit 2, never a stack trace", async () => {
+    const cases: Array<[Array<string>, RegExp]> = [
+      [["--seed", "x"], /--seed expects a non-negative integer/],
+      [["--seeds", "9..3"], /range is empty/],
+      [["--frobnicate"], /unknown option/],
+      [[], /nothing to do/],
+      [["--seed", "1", "--bug", "nope"], /unknown bug/],
+      [["--replay", join(out, "missing.jsonl")], /cannot read trace file/],
+      [["--shard", "5/2", "--seeds", "1..4"], /K must be between 1 and N/]
+    ]
+    const garbage = join(out, "garbage.jsonl")
+    writeFileSync(garbage, "this is not a trace\n{}\n")
+    cases.push([["--replay", garbage], /malformed trace file .*line 1 is not JSON/])
+    const truncated = join(out, "truncated.jsonl")
+    writeFileSync(truncated, readFileSync(join(out, "seed-3.jsonl"), "utf8").split("\n").slice(0, 5).join("\n"))
+    cases.push([["--replay", truncated], /malformed trace file .*last line is not a footer/])
+    const results = await Promise.all(cases.map(([args]) => sim(...args)))
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!
+      expect({ args, code: r.code }).toEqual({ args, code: 2 })
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toMatch(message)
+    }
+  })
+
+  it("--list-bugs and --help - print and exit 0", async () => {
+    const bugs = await sim("--list-bugs")
+    expect(bugs.code).toBe(0)
+    expect(bugs.stdout).toContain("gc-removes-latest-rollup")
+    const help = await sim("--help")
+    expect(help.stdout).toContain("exit codes")
+  })
+
+  it("--seeds with --shard - runs only its slice", async () => {
+    const r = await sim("--seeds", "1..6", "--shard", "2/3", "--json", "--steps", "300", "--out", out)
+    const seeds = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { seed: number }).seed)
+    expect(seeds).toEqual([2, 5])
+  })
+}, 300_000)
