@@ -4,7 +4,7 @@
  * worker per shard, and the background work — maintenance, heartbeats, compaction — forked in
  * the process's scope, so a crash (closing the scope) stops all of it at once.
  */
-import { Cause, Clock, Deferred, Duration, Effect, Either, Exit, Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Either, Exit, FiberId, Scope } from "effect"
 import { Antichain } from "./Antichain.ts"
 import { Applier } from "./Applier.ts"
 import { Blob } from "./Blob.ts"
@@ -56,11 +56,32 @@ export class PersistClient {
    */
   openMachine(shardId: ShardId): Effect.Effect<ShardHandle, CodecMismatch> {
     const self = this
-    return Effect.gen(function* () {
+    return Effect.suspend(() => {
+      // Look up and claim the slot in one synchronous step: a fiber yielding between the two
+      // (Effect yields every maxOpsBeforeYield ops) would let a concurrent open of the same
+      // shard initialize it a second time, with a second Applier and GC worker.
       const existing = self.shards.get(shardId)
-      if (existing !== undefined) return yield* Deferred.await(existing)
-      const done = yield* Deferred.make<ShardHandle, CodecMismatch>()
+      if (existing !== undefined) {
+        // If the open we waited for was interrupted part-way, take over (persist's cache
+        // retries an init whose future was dropped); its failure is ours too.
+        return Effect.catchAllCause(Deferred.await(existing), (cause) =>
+          Cause.isInterruptedOnly(cause) ? self.openMachine(shardId) : Effect.failCause(cause))
+      }
+      const done = Deferred.unsafeMake<ShardHandle, CodecMismatch>(FiberId.none)
       self.shards.set(shardId, done)
+      // An interrupted open must free the slot and wake its waiters, or every later open of
+      // this shard in the process waits forever.
+      return Effect.onInterrupt(self.initShard(shardId, done), () =>
+        Effect.suspend(() => {
+          if (self.shards.get(shardId) === done) self.shards.delete(shardId)
+          return Deferred.interrupt(done)
+        }))
+    })
+  }
+
+  private initShard(shardId: ShardId, done: Deferred.Deferred<ShardHandle, CodecMismatch>): Effect.Effect<ShardHandle, CodecMismatch> {
+    const self = this
+    return Effect.gen(function* () {
       const opened = yield* Effect.exit(
         Effect.gen(function* () {
           const state = yield* self.stateVersions.maybeInitShard(shardId)

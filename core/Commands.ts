@@ -4,6 +4,7 @@
  * new version even if nothing changed, which is how persist linearizes a no-op.
  */
 import { Antichain } from "./Antichain.ts"
+import { deepEqual } from "./DeepEqual.ts"
 import { type CriticalReaderId, IdempotencyToken, type LeasedReaderId, type WriterId } from "./Ids.ts"
 import { assert, assertEq, unsafePanic } from "./Panic.ts"
 import type { PartialRollupKey } from "./Paths.ts"
@@ -148,15 +149,16 @@ export const applyMergeRes =
   (_seqno: SeqNo, c: MutableCollections): Cmd<ApplyMergeResult> => {
     if (isTombstone(c)) return Break(NoOp("NotAppliedNoMatch" as ApplyMergeResult))
     const first = inputs[0]
-    const start = first === undefined ? -1 : c.trace.batches.indexOf(first)
-    const matches = start >= 0 && inputs.every((b, i) => c.trace.batches[start + i] === b || sameBatch(c.trace.batches[start + i], b))
+    // By content: the inputs may come from another copy of the state (a refetch decodes new objects).
+    const start = first === undefined ? -1 : c.trace.batches.findIndex((b) => sameBatch(b, first))
+    const matches = start >= 0 && inputs.every((b, i) => sameBatch(c.trace.batches[start + i], b))
     if (!matches) return Continue("NotAppliedNoMatch" as ApplyMergeResult)
     if (!Antichain.lessEqual(output.desc.since, c.trace.since)) return Continue("NotAppliedInvalidSince" as ApplyMergeResult)
     c.trace.batches.splice(start, inputs.length, output)
     return Continue("AppliedExact" as ApplyMergeResult)
   }
 
-const sameBatch = (a: HollowBatch | undefined, b: HollowBatch): boolean => a !== undefined && JSON.stringify(a) === JSON.stringify(b)
+const sameBatch = (a: HollowBatch | undefined, b: HollowBatch): boolean => a !== undefined && (a === b || deepEqual(a, b))
 
 /** CMD-DOWNGRADE: moves a leased reader's since and its seqno hold, and heartbeats it. */
 export const downgradeSince =

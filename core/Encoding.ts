@@ -6,7 +6,7 @@
  * wrong-version bytes come back as a typed `DecodeError` or `IncompatibleVersion`, which the
  * state layer turns into the panic persist would raise (a finding, not a harness crash).
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, type FastCheck, ParseResult, Schema } from "effect"
 import type { Antichain } from "./Antichain.ts"
 import type { VersionedData } from "./Consensus.ts"
 import { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
@@ -30,8 +30,25 @@ export class IncompatibleVersion extends Schema.TaggedError<IncompatibleVersion>
 
 // --- field schemas -------------------------------------------------------------------------
 
-const stringAs = <T extends string>(name: string, valid: (s: string) => boolean): Schema.Schema<T, string> =>
-  Schema.String.pipe(Schema.filter(valid, { message: () => `invalid ${name}` })) as unknown as Schema.Schema<T, string>
+/**
+ * A string refined to `T` by `valid`. `arbitrary` (for `Arbitrary.make`) generates valid values
+ * directly, since filtering random strings would almost never produce an id or a key.
+ */
+const stringAs = <T extends string>(
+  name: string,
+  valid: (s: string) => boolean,
+  arbitrary?: (fc: typeof FastCheck) => FastCheck.Arbitrary<string>
+): Schema.Schema<T, string> =>
+  Schema.String.pipe(
+    Schema.filter(valid, {
+      message: () => `invalid ${name}`,
+      ...(arbitrary === undefined ? {} : { arbitrary: () => arbitrary })
+    })
+  ) as unknown as Schema.Schema<T, string>
+
+/** Arbitrary canonical lowercase UUIDs with a prefix (for `Arbitrary.make`). */
+const arbUuid = (fc: typeof FastCheck): FastCheck.Arbitrary<string> => fc.uuid().map((u) => u.toLowerCase())
+const arbId = (prefix: string) => (fc: typeof FastCheck): FastCheck.Arbitrary<string> => arbUuid(fc).map((u) => `${prefix}${u}`)
 
 const SeqNoS: Schema.Schema<SeqNo, number> = Schema.Number.pipe(
   Schema.filter((n) => SeqNoM.isValid(n), { message: () => "invalid seqno" })
@@ -39,19 +56,27 @@ const SeqNoS: Schema.Schema<SeqNo, number> = Schema.Number.pipe(
 const AntichainS: Schema.Schema<Antichain, ReadonlyArray<number>> = Schema.Array(Schema.Number).pipe(
   Schema.filter((a) => a.length <= 1, { message: () => "a totally ordered antichain has at most one element" })
 )
-const ShardIdS = stringAs<ShardId>("shard id", (s) => ShardId.parse(s) !== undefined)
-const WriterIdS = stringAs<WriterId>("writer id", (s) => WriterId.parse(s) !== undefined)
-const LeasedReaderIdS = stringAs<LeasedReaderId>("leased reader id", (s) => LeasedReaderId.parse(s) !== undefined)
-const CriticalReaderIdS = stringAs<CriticalReaderId>("critical reader id", (s) => CriticalReaderId.parse(s) !== undefined)
-const TokenS = stringAs<IdempotencyToken>("idempotency token", (s) => IdempotencyToken.parse(s) !== undefined)
-const RollupKeyS = stringAs<PartialRollupKey>("rollup key", (s) => {
-  const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
-  return Either.isRight(p) && p.right[1]._tag === "Rollup"
-})
-const BatchKeyS = stringAs<PartialBatchKey>("batch key", (s) => {
-  const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
-  return Either.isRight(p) && p.right[1]._tag === "Batch"
-})
+const ShardIdS = stringAs<ShardId>("shard id", (s) => ShardId.parse(s) !== undefined, arbId("s"))
+const WriterIdS = stringAs<WriterId>("writer id", (s) => WriterId.parse(s) !== undefined, arbId("w"))
+const LeasedReaderIdS = stringAs<LeasedReaderId>("leased reader id", (s) => LeasedReaderId.parse(s) !== undefined, arbId("r"))
+const CriticalReaderIdS = stringAs<CriticalReaderId>("critical reader id", (s) => CriticalReaderId.parse(s) !== undefined, arbId("c"))
+const TokenS = stringAs<IdempotencyToken>("idempotency token", (s) => IdempotencyToken.parse(s) !== undefined, arbId("i"))
+const RollupKeyS = stringAs<PartialRollupKey>(
+  "rollup key",
+  (s) => {
+    const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
+    return Either.isRight(p) && p.right[1]._tag === "Rollup"
+  },
+  (fc) => fc.tuple(fc.nat(), arbId("r")(fc)).map(([seqno, id]) => `v${seqno}/${id}`)
+)
+const BatchKeyS = stringAs<PartialBatchKey>(
+  "batch key",
+  (s) => {
+    const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
+    return Either.isRight(p) && p.right[1]._tag === "Batch"
+  },
+  (fc) => fc.tuple(arbId("w")(fc), arbId("p")(fc)).map(([w, p]) => `${w}/${p}`)
+)
 
 /** A Map encoded as a list of pairs sorted by key; duplicate keys are rejected. */
 const SortedMap = <K extends string | number, KI, V, VI>(key: Schema.Schema<K, KI>, value: Schema.Schema<V, VI>) =>
