@@ -177,4 +177,3 @@ export class Applier {
   }
 }
 
-export { Antichain }

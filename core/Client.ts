@@ -238,4 +238,3 @@ export class PersistClient {
   }
 }
 
-export const isOk = Either.isRight

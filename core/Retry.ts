@@ -87,5 +87,3 @@ export class RetryStream {
   }
 }
 
-export const makeRetryStream = (counter: string): Effect.Effect<RetryStream, never, PersistConfig | Metrics> =>
-  Effect.map(Effect.all([PersistConfig, Metrics]), ([cfg, m]) => new RetryStream(cfg, m, counter))

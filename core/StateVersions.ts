@@ -404,12 +404,3 @@ export class StateVersions {
   }
 }
 
-/** Builds a StateVersions from the services in context. */
-export const makeStateVersions = (
-  cfg: PersistConfigShape,
-  consensus: ConsensusShape,
-  blob: BlobShape,
-  metrics: MetricsRegistry
-): StateVersions => new StateVersions(cfg, consensus, blob, metrics)
-
-export type { Blob, Consensus }

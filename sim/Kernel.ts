@@ -86,7 +86,7 @@ export class Kernel<C = unknown> {
     // (otherwise internal) CurrentScheduler FiberRef set. runSync uses its
     // own synchronous scheduler, so no event loop is involved.
     // RuntimeMetrics is on in Effect's default runtime: every fiber exit then
-    // reads Date.now() and updates process-global fiber metrics. Off, for
+    // reads the wall clock and updates process-global fiber metrics. Off, for
     // determinism (and speed); forked fibers inherit the flags.
     this.baseRuntime = Runtime.runSync(Runtime.disableRuntimeFlag(Runtime.defaultRuntime, RuntimeFlags.RuntimeMetrics))(
       Effect.runtime<never>().pipe(
@@ -222,7 +222,7 @@ export class Kernel<C = unknown> {
 }
 
 /**
- * Effect's native tracer draws span and trace ids from Math.random; this one
+ * Effect's native tracer draws span and trace ids from the global PRNG; this one
  * numbers them per kernel, so `Effect.withSpan`/`Effect.fn` work under the
  * traps and span ids are reproducible.
  */

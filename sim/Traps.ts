@@ -6,7 +6,7 @@
  *
  * What Effect itself does on the simulator's path (effect 3.22), and how we
  * cope:
- * - `FiberId.unsafeMake` (every fork, every runFork/runSync) calls `Date.now()`
+ * - `FiberId.unsafeMake` (every fork, every runFork/runSync) reads the wall clock (`Date` `now`)
  *   to stamp `startTimeMillis`, which also feeds FiberId's hash, hence the
  *   iteration order of any HashSet of fiber ids (e.g. Cause interruptors).
  *   We cannot patch the ES module, but the function first bumps a global
@@ -19,25 +19,25 @@
  *   from that process-global counter, so they differ between two runs in
  *   one process: keep fiber ids (e.g. Effect.log's `fiber=#n`) out of traces.
  * - `Hash.random` (the hash of any object without its own Hash: plain
- *   objects, fiber scopes...) draws `Math.random()` once per object and
+ *   objects, fiber scopes...) draws from the global PRNG once per object and
  *   caches it in a global WeakMap. Effect's own internals reach it on our
  *   path (e.g. `Effect.all({ concurrency })` compares `Option.some(scope)`
  *   FiberRef values with `Equal.equals`, which hashes first). Same trick:
  *   while trapped, a cache miss (the WeakMap's `has` returning false) arms a
- *   pass, and that `Math.random()` returns the next value of a fixed
+ *   pass, and that the global PRNG returns the next value of a fixed
  *   sequence restarted by every outermost `withNondeterminismTraps`. So
  *   HashMap/HashSet keyed by plain objects iterate in an order that depends
  *   only on the order in which the run first hashed its keys. Caveat: an
  *   object already hashed before the run keeps its old random hash; key maps
  *   by strings or `Data` values anyway.
  * - Effect's default runtime has the RuntimeMetrics flag on: every fiber
- *   exit reads `Date.now()` (and updates process-global metrics). The Kernel
+ *   exit reads the wall clock (and updates process-global metrics). The Kernel
  *   turns the flag off.
  * - `Effect.never` registers a do-nothing `setInterval(f, 2**31 - 1)` only to
  *   keep Node alive. That exact delay is allowed and returns an inert handle.
  * - Effect's default Clock (Date.now, performance.now, process.hrtime,
  *   setTimeout) and default Random are replaced by the Kernel's services, and
- *   its native Tracer (Math.random span ids) by a deterministic one, so they
+ *   its native Tracer (span ids from the global PRNG) by a deterministic one, so they
  *   are never reached.
  * - Nothing on the path uses queueMicrotask, setImmediate, process.nextTick
  *   or promises (checked in Traps.test.ts), so those are trapped outright.

@@ -449,7 +449,6 @@ export class World {
       if (expected >= 0 && this.checker.earliestSeqno < expected) {
         this.violation("LIVENESS-GC", `after GC to ${gcTarget}, earliest is ${this.checker.earliestSeqno}, expected the latest rollup <= seqno_since (${expected})`)
       }
-      void latestRollup
     }
     const unreferenced = new Set(this.checker.unreferencedBlobs())
     const reported = new Set((report?.leaked ?? []).map((l) => l.key))
@@ -465,4 +464,3 @@ export class World {
 /** Runs one world from a Choices source. */
 export const runWorld = (choices: Choices, options: RunOptions): RunResult => new World(choices, options).run()
 
-export { Option }
