@@ -12,7 +12,7 @@ import type { VersionedData } from "./Consensus.ts"
 import { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
 import type { Codecs } from "./PersistConfig.ts"
 import { assert, assertEq } from "./Panic.ts"
-import { BlobKey, type PartialBatchKey, type PartialRollupKey } from "./Paths.ts"
+import { PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { SeqNo as SeqNoM } from "./SeqNo.ts"
 import type { SeqNo } from "./SeqNo.ts"
 import { latestRollup, type State, type TypedState } from "./State.ts"
@@ -63,18 +63,12 @@ const CriticalReaderIdS = stringAs<CriticalReaderId>("critical reader id", (s) =
 const TokenS = stringAs<IdempotencyToken>("idempotency token", (s) => IdempotencyToken.parse(s) !== undefined, arbId("i"))
 const RollupKeyS = stringAs<PartialRollupKey>(
   "rollup key",
-  (s) => {
-    const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
-    return Either.isRight(p) && p.right[1]._tag === "Rollup"
-  },
+  PartialRollupKey.isValid,
   (fc) => fc.tuple(fc.nat(), arbId("r")(fc)).map(([seqno, id]) => `v${seqno}/${id}`)
 )
 const BatchKeyS = stringAs<PartialBatchKey>(
   "batch key",
-  (s) => {
-    const p = BlobKey.parseIds(`s00000000-0000-4000-8000-000000000000/${s}`)
-    return Either.isRight(p) && p.right[1]._tag === "Batch"
-  },
+  PartialBatchKey.isValid,
   (fc) => fc.tuple(arbId("w")(fc), arbId("p")(fc)).map(([w, p]) => `${w}/${p}`)
 )
 

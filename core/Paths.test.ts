@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Either, FastCheck as fc } from "effect"
 import { BlobKey, BlobKeyParseError, PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { SeqNo } from "./SeqNo.ts"
 import { latestRollup, sortedRollups } from "./State.ts"
@@ -79,5 +79,34 @@ describe("Paths", () => {
     const state9 = makeState({ seqno: 11, rollups: [9] })
     const [, next] = commit(state9, addRollup(SeqNo(10), { key: k10, encodedSizeBytes: 1 }))
     expect(fromDiff(state9, next).latestRollupKey).toBe(k10)
+  })
+
+  it("PartialRollupKey.isValid and PartialBatchKey.isValid agree with BlobKey.parseIds", () => {
+    const parsedAs = (partial: string): string => {
+      const r = BlobKey.parseIds(`${shard}/${partial}`)
+      return Either.isLeft(r) ? "invalid" : r.right[1]._tag
+    }
+    // Keys assembled as head + separator + tail from valid and broken fragments, so both
+    // answers come up often.
+    const head = fc.constantFrom("v0", "v7", "v01", "v-1", "v", `v${Number.MAX_SAFE_INTEGER}`, "v9007199254740993", `w${uuid(4)}`, `W${uuid(4)}`, `w${uuid(4)}x`, "x", "")
+    const sep = fc.constantFrom("/", "", "//", "/x/")
+    const tail = fc.constantFrom(`r${uuid(3)}`, `p${uuid(5)}`, `r${uuid(7).toUpperCase()}`, `p${uuid(5).slice(1)}`, uuid(6), "r", "p", "")
+    const key = fc.oneof(
+      fc.tuple(head, sep, tail).map(([a, b, c]) => a + b + c),
+      fc.array(fc.oneof(head, sep, tail), { maxLength: 5 }).map((xs) => xs.join(""))
+    )
+    const seen = new Set<string>()
+    fc.assert(
+      fc.property(key, (k) => {
+        const expected = parsedAs(k)
+        seen.add(expected)
+        expect(PartialRollupKey.isValid(k)).toBe(expected === "Rollup")
+        expect(PartialBatchKey.isValid(k)).toBe(expected === "Batch")
+      }),
+      { numRuns: 3000 }
+    )
+    expect([...seen].sort()).toEqual(["Batch", "Rollup", "invalid"])
+    expect(PartialRollupKey.isValid(rollupKey(42, 1))).toBe(true)
+    expect(PartialBatchKey.isValid(`${writerId(1)}/${partId(2)}`)).toBe(true)
   })
 })

@@ -17,13 +17,24 @@ export type PartialBlobKey =
   | { readonly _tag: "Batch"; readonly writerKey: WriterId; readonly partId: PartId }
   | { readonly _tag: "Rollup"; readonly seqno: SeqNo; readonly rollupId: RollupId }
 
+const UUID_SRC = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+const PARTIAL_ROLLUP_KEY = new RegExp(`^v(0|[1-9][0-9]*)/r${UUID_SRC}$`)
+const PARTIAL_BATCH_KEY = new RegExp(`^w${UUID_SRC}/p${UUID_SRC}$`)
+
 export const PartialRollupKey = {
   new: (seqno: SeqNo, rollupId: RollupId): PartialRollupKey => `${SeqNo.render(seqno)}/${rollupId}` as PartialRollupKey,
+  /**
+   * Whether `s` is a partial rollup key: the same answer as `BlobKey.parseIds` on the full key
+   * (tested), in one regex test, since every encode and decode checks every key.
+   */
+  isValid: (s: string): boolean => PARTIAL_ROLLUP_KEY.test(s) && Number.isSafeInteger(Number(s.slice(1, s.indexOf("/")))),
   complete: (key: PartialRollupKey, shardId: ShardId): string => `${shardId}/${key}`
 }
 
 export const PartialBatchKey = {
   new: (writer: WriterId, part: PartId): PartialBatchKey => `${writer}/${part}`,
+  /** Whether `s` is a partial batch part key (as `BlobKey.parseIds` decides, in one regex test). */
+  isValid: (s: string): boolean => PARTIAL_BATCH_KEY.test(s),
   complete: (key: PartialBatchKey, shardId: ShardId): string => `${shardId}/${key}`
 }
 

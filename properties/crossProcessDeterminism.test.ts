@@ -9,9 +9,18 @@ const run = promisify(execFile)
 const SEEDS = "1..200"
 const STEPS = "400"
 
+/**
+ * How a process runs the CLI: through `npm run sim`'s launcher (an esbuild bundle) or through
+ * tsx's loader, as vitest and the scripts do. The two must not differ by a byte.
+ */
+const LAUNCH = {
+  bundle: ["sim/launch.mjs", "sim/cli.ts"],
+  tsx: ["--import", "tsx", "sim/cli.ts"]
+}
+
 /** One sweep in a separate Node process, keeping every trace; returns seed -> digest. */
-const sweep = async (out: string): Promise<Map<number, string>> => {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", "sim/cli.ts", "--seeds", SEEDS, "--steps", STEPS, "--json", "--keep-traces", "--out", out], {
+const sweep = async (launch: ReadonlyArray<string>, out: string): Promise<Map<number, string>> => {
+  const { stdout } = await run(process.execPath, [...launch, "--seeds", SEEDS, "--steps", STEPS, "--json", "--keep-traces", "--out", out], {
     maxBuffer: 64 * 1024 * 1024
   }).catch((e: { stdout?: string; code?: number }) => {
     // Exit 1 (a violation somewhere) still printed every record; anything else is a failure.
@@ -28,11 +37,11 @@ const sweep = async (out: string): Promise<Map<number, string>> => {
 }
 
 describe("determinism across processes", () => {
-  it(`seeds ${SEEDS} give byte-identical traces and digests in two separate processes`, async () => {
+  it(`seeds ${SEEDS} give byte-identical traces and digests in two separate processes (bundled and through tsx)`, async () => {
     const a = mkdtempSync(join(tmpdir(), "persist-sim-a-"))
     const b = mkdtempSync(join(tmpdir(), "persist-sim-b-"))
     try {
-      const [da, db] = await Promise.all([sweep(a), sweep(b)])
+      const [da, db] = await Promise.all([sweep(LAUNCH.bundle, a), sweep(LAUNCH.tsx, b)])
       expect(da.size).toBe(200)
       expect([...db.entries()]).toEqual([...da.entries()])
       // Different seeds explore different worlds.

@@ -12,8 +12,9 @@ import type { MemBlob } from "../core/Blob.ts"
 import type { MemConsensus, VersionedData } from "../core/Consensus.ts"
 import { decodeRollup, decodeStateDiff } from "../core/Encoding.ts"
 import type { ShardId } from "../core/Ids.ts"
-import { BlobKey, PartialRollupKey } from "../core/Paths.ts"
+import { BlobKey, PartialBatchKey, PartialRollupKey } from "../core/Paths.ts"
 import {
+  type HollowBlobRef,
   isTombstone,
   latestRollup,
   referencedBlobKeys,
@@ -21,8 +22,11 @@ import {
   type State,
   traceUpper
 } from "../core/State.ts"
-import { applyDiff, mapBlobInserts } from "../core/StateDiff.ts"
+import { applyDiff, mapBlobDeletes, mapBlobInserts } from "../core/StateDiff.ts"
 import type { Violation } from "./Trace.ts"
+
+/** Full rollup keys are `<shard>/v<seqno>/r<uuid>`; part keys `<shard>/w<uuid>/p<uuid>`. */
+const isRollupKey = (key: string): boolean => key.charCodeAt(key.indexOf("/") + 1) === 118 /* "v" */
 
 export class Checker {
   readonly violations: Array<Violation> = []
@@ -36,6 +40,12 @@ export class Checker {
   /** Highest upper a writer was told was committed (no acknowledged append lost). */
   private ackedUpper: Antichain = Antichain.minimum
   private readonly cachedSeqnos = new Map<string, number>()
+  /** Full keys the current state references, with how many times (kept from each diff). */
+  private readonly curRefs = new Map<string, number>()
+  /** Part keys a diff dropped from state, with the last seqno whose state still had them. */
+  private readonly droppedAt = new Map<string, number>()
+  /** `droppedAt` in seqno order, so truncation can forget what no live state references. */
+  private readonly dropLog: Array<readonly [number, string]> = []
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -92,21 +102,58 @@ export class Checker {
       if (Either.isLeft(applied)) return this.fail("INV-8", `diff ${row.seqno} does not apply to state ${this.head}: ${applied.left}`)
       next = applied.right
       mapBlobInserts(diff, (b) => {
-        const keys = b._tag === "Rollup" ? [`${this.shardId}/${b.rollup.key}`] : b.batch.parts.flatMap((p) => (p._tag === "Hollow" ? [`${this.shardId}/${p.key}`] : []))
-        for (const k of keys) if (this.everReferenced.has(k)) this.fail("INV-18", `diff ${row.seqno} re-inserts ${k}, referenced by an earlier version`)
+        for (const k of this.blobRefKeys(b)) if (this.everReferenced.has(k)) this.fail("INV-18", `diff ${row.seqno} re-inserts ${k}, referenced by an earlier version`)
       })
       this.checkTransition(prev, next)
     }
-    for (const k of referencedBlobKeys(next)) this.everReferenced.add(k)
+    if (this.head === 0) {
+      for (const k of referencedBlobKeys(next)) this.addCurRef(k, row.seqno)
+    } else {
+      mapBlobDeletes(diff, (b) => {
+        for (const k of this.blobRefKeys(b)) this.dropCurRef(k, row.seqno - 1)
+      })
+      mapBlobInserts(diff, (b) => {
+        for (const k of this.blobRefKeys(b)) this.addCurRef(k, row.seqno)
+      })
+    }
     this.head = row.seqno
     this.states.set(row.seqno, next)
     if (next.collections.rollups.size === 0) return this.fail("INV-11", `state ${row.seqno} has no rollup`)
-    if (diff.latestRollupKey !== latestRollup(next)[1].key) this.fail("INV-10", `diff ${row.seqno} names ${diff.latestRollupKey}, state's latest is ${latestRollup(next)[1].key}`)
-    for (const [s, r] of next.collections.rollups) {
-      const p = BlobKey.parseIds(PartialRollupKey.complete(r.key, this.shardId))
-      if (Either.isLeft(p) || p.right[1]._tag !== "Rollup" || p.right[1].seqno !== s) this.fail("INV-12", `rollup entry ${s} has key ${r.key}`)
-      if (!(s < next.seqno || (s === 1 && next.seqno === 1))) this.fail("INV-13", `state ${next.seqno} lists a rollup at ${s}`)
-    }
+    const latestKey = latestRollup(next)[1].key
+    if (diff.latestRollupKey !== latestKey) this.fail("INV-10", `diff ${row.seqno} names ${diff.latestRollupKey}, state's latest is ${latestKey}`)
+    // Entries never change once in: checking each new or updated one checks every state.
+    if (row.seqno === this.earliest) for (const [s, r] of next.collections.rollups) this.checkRollupEntry(next.seqno, s, r.key)
+    else for (const d of diff.rollups) if (d.val._tag !== "Delete") this.checkRollupEntry(next.seqno, d.key, d.val.to.key)
+  }
+
+  /** INV-12 (the key names its seqno) and INV-13 (linked after it was taken, or the initial one). */
+  private checkRollupEntry(stateSeqno: number, s: number, key: string): void {
+    const p = BlobKey.parseIds(PartialRollupKey.complete(key as PartialRollupKey, this.shardId))
+    if (Either.isLeft(p) || p.right[1]._tag !== "Rollup" || p.right[1].seqno !== s) this.fail("INV-12", `rollup entry ${s} has key ${key}`)
+    if (!(s < stateSeqno || (s === 1 && stateSeqno === 1))) this.fail("INV-13", `state ${stateSeqno} lists a rollup at ${s}`)
+  }
+
+  private blobRefKeys(b: HollowBlobRef): Array<string> {
+    if (b._tag === "Rollup") return [PartialRollupKey.complete(b.rollup.key, this.shardId)]
+    const out: Array<string> = []
+    for (const p of b.batch.parts) if (p._tag === "Hollow") out.push(PartialBatchKey.complete(p.key, this.shardId))
+    return out
+  }
+
+  /** The state at `seqno` (now current) references `key`: it must exist (INV-9, INV-17). */
+  private addCurRef(key: string, seqno: number): void {
+    this.everReferenced.add(key)
+    this.curRefs.set(key, (this.curRefs.get(key) ?? 0) + 1)
+    if (!this.blob.has(key)) this.fail(isRollupKey(key) ? "INV-9" : "INV-17", `state ${seqno} references ${key}, which is not in Blob`)
+  }
+
+  private dropCurRef(key: string, lastSeqno: number): void {
+    const n = (this.curRefs.get(key) ?? 0) - 1
+    if (n > 0) return void this.curRefs.set(key, n)
+    this.curRefs.delete(key)
+    if (isRollupKey(key)) return
+    this.droppedAt.set(key, lastSeqno)
+    this.dropLog.push([lastSeqno, key])
   }
 
   /** State-level invariants between consecutive versions (INV-S*). */
@@ -142,6 +189,12 @@ export class Checker {
     if (e === undefined) return this.fail("INV-1", "an initialized shard lost every version")
     for (let s = this.earliest; s < e; s++) this.states.delete(s)
     this.earliest = e
+    let drop = 0
+    while (drop < this.dropLog.length && this.dropLog[drop]![0] < e) {
+      const [seqno, key] = this.dropLog[drop++]!
+      if (this.droppedAt.get(key) === seqno) this.droppedAt.delete(key)
+    }
+    if (drop > 0) this.dropLog.splice(0, drop)
   }
 
   /** Each state's referenced keys, computed once per (immutable) state. */
@@ -155,18 +208,25 @@ export class Checker {
     return r
   }
 
-  /** A blob was deleted: nothing referenced by a state >= seqno_since may go (INV-17, INV-9). */
+  /**
+   * A blob was deleted. Parts: nothing a state >= seqno_since references may go (INV-17), since a
+   * leased reader may still fetch them; a part's states form one run of seqnos (keys are never
+   * re-inserted, INV-18), so the last one is enough. Rollups: only the current state's list
+   * counts (INV-9); older live states may name rollups that are gone (INV-15), because nobody
+   * reconstructs from a rollup other than the one at the earliest version or the latest one.
+   */
   onBlobDelete(key: string): void {
     if (!this.enabled) return
     const cur = this.current
     if (cur === undefined) return
+    if (isRollupKey(key)) {
+      if (this.curRefs.has(key)) this.fail("INV-9", `deleted ${key}, listed by the current state ${this.head}`)
+      return
+    }
     const since = seqnoSince(cur)
-    for (let s = Math.max(since, this.earliest); s <= this.head; s++) {
-      const st = this.states.get(s)
-      if (st !== undefined && this.refs(st).has(key)) {
-        this.fail(key.includes("/v") ? "INV-9" : "INV-17", `deleted ${key}, referenced by live state ${s} (seqno_since ${since})`)
-        return
-      }
+    const last = this.curRefs.has(key) ? this.head : this.droppedAt.get(key)
+    if (last !== undefined && last >= Math.max(since, this.earliest)) {
+      this.fail("INV-17", `deleted ${key}, referenced by live state ${last} (seqno_since ${since})`)
     }
   }
 
@@ -213,14 +273,6 @@ export class Checker {
     const atEarliest = cur.collections.rollups.get(this.earliest as never)
     if (atEarliest === undefined) this.fail("INV-7", `current state (${this.head}) has no rollup at earliest ${this.earliest}`)
     else if (!this.blob.has(PartialRollupKey.complete(atEarliest.key, this.shardId))) this.fail("INV-7", `rollup at earliest ${this.earliest} (${atEarliest.key}) is not in Blob`)
-    for (const r of cur.collections.rollups.values()) {
-      if (!this.blob.has(PartialRollupKey.complete(r.key, this.shardId))) this.fail("INV-9", `current state's rollup ${r.key} is not in Blob`)
-    }
-    for (const b of cur.collections.trace.batches) {
-      for (const p of b.parts) {
-        if (p._tag === "Hollow" && !this.blob.has(`${this.shardId}/${p.key}`)) this.fail("INV-17", `current state's part ${p.key} is not in Blob`)
-      }
-    }
     if (!Antichain.lessEqual(this.ackedUpper, traceUpper(cur.collections.trace))) {
       this.fail("HIST-append", `acknowledged upper ${Antichain.render(this.ackedUpper)} is past the shard upper ${Antichain.render(traceUpper(cur.collections.trace))}`)
     }

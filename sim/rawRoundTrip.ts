@@ -38,11 +38,3 @@ export const measureRawRoundTrip = (n: number): RawRoundTrip => {
   }
   return { requests, ns, nsPerRoundTrip: requests === 0 ? 0 : ns / requests }
 }
-
-const isMain = import.meta.url === `file://${process.argv[1]}`
-if (isMain) {
-  const n = Number(process.argv[2] ?? 100_000)
-  measureRawRoundTrip(Math.min(n, 10_000)) // warm up the JIT
-  const r = measureRawRoundTrip(n)
-  console.log(`${r.requests} round trips in ${(r.ns / 1e6).toFixed(1)} ms: ${r.nsPerRoundTrip.toFixed(0)} ns each`)
-}
