@@ -2,7 +2,8 @@ import * as fc from "fast-check"
 import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { deepEqual } from "../core/DeepEqual.ts"
-import { decodeRollup, decodeStateDiff, encodeRollup, encodeStateDiff, rollupFrom, StateS } from "../core/Encoding.ts"
+import { decodeRollup, decodeStateDiff, encodeRollup, encodeStateDiff, rollupFrom, RollupS, StateDiffS, StateS } from "../core/Encoding.ts"
+import { writeRollup, writeState, writeStateDiff } from "../core/EncodingWriters.ts"
 import { defaultPersistConfig } from "../core/PersistConfig.ts"
 import type { State } from "../core/State.ts"
 import { fromDiff } from "../core/StateDiff.ts"
@@ -19,6 +20,36 @@ const stateRoundTrip = (s: State): boolean => {
 }
 
 describe("Encoding properties", () => {
+  // The writers replace Schema.encodeSync for speed; byte equality keeps the Schemas the
+  // definition of the format.
+  it("EncodingWriters - writeState is byte-equal to Schema.encodeSync(StateS)", () => {
+    fc.assert(
+      fc.property(fc.oneof(schemaStateArb, stateArb()), (st) => {
+        expect(JSON.stringify(writeState(st))).toBe(JSON.stringify(Schema.encodeSync(StateS)(st)))
+      }),
+      RUNS
+    )
+  })
+
+  it("EncodingWriters - writeStateDiff is byte-equal to Schema.encodeSync(StateDiffS)", () => {
+    fc.assert(
+      fc.property(fc.oneof(schemaStateDiffArb, statePairArb.map(([a, b]) => fromDiff(a, b))), (d) => {
+        expect(JSON.stringify(writeStateDiff(d))).toBe(JSON.stringify(Schema.encodeSync(StateDiffS)(d)))
+      }),
+      RUNS
+    )
+  })
+
+  it("EncodingWriters - writeRollup is byte-equal to Schema.encodeSync(RollupS)", () => {
+    fc.assert(
+      fc.property(stateWithRollupDiffsArb, fc.boolean(), ([state, diffs], inline) => {
+        const r = inline ? rollupFrom({ state, codecs }, diffs) : { state, codecs, diffs: null }
+        expect(JSON.stringify(writeRollup(r))).toBe(JSON.stringify(Schema.encodeSync(RollupS)(r)))
+      }),
+      RUNS
+    )
+  })
+
   it("StateS - Schema-derived states round trip through JSON, canonically", () => {
     fc.assert(fc.property(schemaStateArb, stateRoundTrip), RUNS)
   })
