@@ -12,6 +12,18 @@ describe("World", () => {
     expect(a.steps).toBeGreaterThan(0)
   })
 
+  it("runWorld - the checker only watches: without it the world takes the same steps and draws", () => {
+    // The bench's unchecked figure is only comparable if the same world runs, liveness phase included.
+    for (const seed of [3, 8]) {
+      const on = runWorld(Choices.seeded(seed), { steps: 600, check: true })
+      const off = runWorld(Choices.seeded(seed), { steps: 600, check: false })
+      expect(off.steps).toBe(on.steps)
+      expect(off.tape).toEqual(on.tape)
+      expect(off.events.map((e) => JSON.stringify(e))).toEqual(on.events.map((e) => JSON.stringify(e)))
+      expect(off.violations).toEqual([])
+    }
+  })
+
   it("runWorld - a recorded tape replays to the same digest", () => {
     const a = runWorld(Choices.seeded(11), { steps: 400 })
     const b = runWorld(Choices.recorded(a.tape), { steps: 400 })
