@@ -12,7 +12,7 @@
 // concurrent runs never read a half-written bundle. If esbuild cannot be loaded, falls back
 // to tsx (slower, same behaviour).
 import { randomBytes } from "node:crypto"
-import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -23,6 +23,10 @@ if (entry === undefined) {
   process.exit(2)
 }
 const entryPath = join(root, entry)
+if (!existsSync(entryPath)) {
+  console.error(`persist-sim: no such entry point: ${entry}`)
+  process.exit(2)
+}
 const name = basename(entry).replace(/\.ts$/, "")
 
 const bundle = async () => {
