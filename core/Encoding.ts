@@ -222,7 +222,7 @@ const fromBytes = <A, I>(what: string, schema: Schema.Schema<A, I>, bytes: Uint8
 const checkVersion = <A>(codeVersion: string, dataVersion: string, value: A): Either.Either<A, IncompatibleVersion> =>
   codeCanReadData(codeVersion, dataVersion) ? Either.right(value) : Either.left(new IncompatibleVersion({ codeVersion, dataVersion }))
 
-/** The bytes of a diff: `writeStateDiff` is `Schema.encodeSync(StateDiffS)`, only faster. */
+/** The bytes of a diff: what `Schema.encodeSync(StateDiffS)` writes for any valid diff, faster. */
 export const encodeStateDiff = (diff: StateDiff): Uint8Array => utf8.encode(JSON.stringify(writeStateDiff(diff)))
 
 // Rows in Consensus are immutable, and the same bytes object is handed to every reader, so a

@@ -5,8 +5,12 @@
  * Why: every compare-and-set encodes a diff and every rollup a whole state, and the Schema
  * encoder (which re-validates every refinement on the way out) was a tenth of the simulator's
  * time. The Schemas stay the definition: decoding always goes through them, and
- * `EncodingWriters.test.ts` checks these writers byte for byte against `Schema.encodeSync` on
- * Schema-derived and hand-built arbitrary values.
+ * `properties/encoding.test.ts` checks these writers byte for byte against `Schema.encodeSync`
+ * on Schema-derived and hand-built arbitrary values.
+ *
+ * The one difference is on invalid values, which the writers do not re-check: a core bug that
+ * builds, say, a malformed rollup key is no longer a defect at encode time; its bytes fail to
+ * decode instead, which the checker reports (INV-8) and every reader panics on.
  */
 import { Encoding as Base64 } from "effect"
 import type { Antichain } from "./Antichain.ts"
