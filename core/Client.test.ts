@@ -12,6 +12,7 @@ import {
   newStores,
   observer,
   open,
+  openedProcess,
   rollupBlobKeys,
   rowSeqnos,
   seeded,
@@ -41,9 +42,7 @@ describe("PersistClient.perform", () => {
   it.scoped("perform - 100 compare-and-appends with rollup threshold 5 keep at most 14 live diffs, every referenced blob and no leak", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1", classic5)
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess(classic5)
         const w = testWriter()
         let maxLive = 0
         for (let i = 0; i < 100; i++) {
@@ -133,9 +132,7 @@ describe("PersistClient.perform", () => {
   it.scoped("performInBackground - the rollup and GC it forks complete without the caller waiting", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1", classic5)
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess(classic5)
         const w = testWriter()
         let withRollup: RoutineMaintenance | null = null
         for (let i = 0; withRollup === null; i++) {
@@ -228,9 +225,7 @@ describe("PersistClient heartbeats and leases", () => {
   it.scoped("readerHeartbeatTask - a heartbeating reader keeps its lease; a silent one is expired by a later command and its seqno hold goes", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1")
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess()
         // B registers first (the older hold), then A; only A heartbeats.
         const b = yield* h.machine.registerLeasedReader(readerB, "silent", lease)
         const a = yield* h.machine.registerLeasedReader(readerA, "heartbeating", lease)
@@ -269,9 +264,7 @@ describe("PersistClient heartbeats and leases", () => {
   it.scoped("downgradeSince - an expired reader gets the empty since and nothing is written (RACE-17)", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1")
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess()
         yield* h.machine.registerLeasedReader(readerB, "sleepy", lease)
         const live = yield* h.machine.downgradeSince(readerB, null, Antichain.from(3))
         expect(live.since).toEqual([3])
@@ -291,9 +284,7 @@ describe("PersistClient heartbeats and leases", () => {
   it.scoped("readerHeartbeatTask - the task of a reader that was already expired stops with a warning", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1")
-        const h = yield* open(p)
+        const { p, h } = yield* openedProcess()
         yield* h.machine.registerLeasedReader(readerB, "sleepy", lease)
         yield* TestClock.adjust(lease + 1)
         yield* h.machine.registerLeasedReader(readerA, "other", lease)

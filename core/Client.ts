@@ -4,7 +4,7 @@
  * worker per shard, and the background work — maintenance, heartbeats, compaction — forked in
  * the process's scope, so a crash (closing the scope) stops all of it at once.
  */
-import { Cause, Clock, Deferred, Duration, Effect, Either, Exit, FiberId, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, FiberId, Scope } from "effect"
 import { Antichain } from "./Antichain.ts"
 import { Applier } from "./Applier.ts"
 import { Blob } from "./Blob.ts"
@@ -126,7 +126,6 @@ export class PersistClient {
 
   /** Performs maintenance and any follow-up it produces, in this fiber. */
   perform(handle: ShardHandle, m: RoutineMaintenance): Effect.Effect<void> {
-    const self = this
     return Effect.gen(function* () {
       let next = m
       while (!RoutineMaintenance.isEmpty(next)) {
@@ -233,8 +232,5 @@ export class PersistClient {
     return { hostname: this.cfg.hostname, purpose }
   }
 
-  now(): Effect.Effect<number> {
-    return Clock.currentTimeMillis
-  }
 }
 

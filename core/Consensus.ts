@@ -6,7 +6,7 @@
  * the plain in-memory Layer and the simulator (which adds parking and faults around it) share
  * one definition of the rules.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { Determinate, type ExternalError } from "./Errors.ts"
 import { SeqNo } from "./SeqNo.ts"
 
@@ -107,15 +107,20 @@ export class MemConsensus {
   }
 }
 
-const attempt = <A>(f: () => A): Effect.Effect<A, ExternalError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(f())
-    } catch (e) {
-      if (e instanceof ConsensusContractError) return Effect.fail(new Determinate({ message: e.message }))
-      throw e
-    }
-  })
+/**
+ * Runs one operation on a MemConsensus. A call that breaks the contract comes back as the
+ * Determinate error a real store would answer with; anything else thrown is a bug and rethrown.
+ */
+export const runContract = <A>(f: () => A): Either.Either<A, Determinate> => {
+  try {
+    return Either.right(f())
+  } catch (e) {
+    if (e instanceof ConsensusContractError) return Either.left(new Determinate({ message: e.message }))
+    throw e
+  }
+}
+
+const attempt = <A>(f: () => A): Effect.Effect<A, ExternalError> => Effect.suspend(() => runContract(f))
 
 /** The service over a MemConsensus, with contract violations as Determinate errors. */
 export const fromStore = (store: MemConsensus): ConsensusShape => ({

@@ -5,7 +5,7 @@ import { gcAndTruncate } from "./Gc.ts"
 import { RollupId, ShardId } from "./Ids.ts"
 import { detectLeakedBlobs } from "./LeakedBlobs.ts"
 import { seqnoSince } from "./State.ts"
-import { appendOk, blobKeys, newStores, observer, open, rowSeqnos, seeded, startProcess, testShard, testWriter, uuid } from "./testing/Processes.ts"
+import { appendOk, blobKeys, newStores, observer, open, openedProcess, rowSeqnos, seeded, startProcess, testShard, testWriter, uuid } from "./testing/Processes.ts"
 
 const cfg = { rollupThreshold: 3, rollupUseActiveRollup: false } as const
 
@@ -25,9 +25,7 @@ describe("detectLeakedBlobs", () => {
   it.scoped("detectLeakedBlobs - a written but never appended part and a written but never linked rollup are leaks", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1", cfg)
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess(cfg)
         const w = testWriter()
         yield* appendOk(p, h, w, 0, 1)
         const orphan = yield* p.client.writeBatch(testShard, w, Antichain.from(1), Antichain.from(2), 2, 1)
@@ -47,9 +45,7 @@ describe("detectLeakedBlobs", () => {
   it.scoped("detectLeakedBlobs - blobs referenced only by older live states are not leaks; once truncated away and deleted they are gone", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1", cfg)
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess(cfg)
         const w = testWriter()
         for (let i = 0; i < 12; i++) {
           const res = yield* appendOk(p, h, w, i, i + 1)

@@ -19,6 +19,7 @@ import {
   newStores,
   observer,
   open,
+  openedProcess,
   rollupBlobKeys,
   rowSeqnos,
   seeded,
@@ -352,9 +353,7 @@ describe("Machine rollups (ALG-R)", () => {
   it.scoped("addRollupForCurrentSeqno - nothing to roll up at the latest rollup's own seqno writes nothing", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1")
-        const h = yield* open(p)
+        const { stores, h } = yield* openedProcess()
         const m = yield* h.machine.addRollupForCurrentSeqno()
         expect(m).toEqual({ garbageCollection: null, writeRollup: null })
         expect(rollupBlobKeys(stores)).toHaveLength(1)
@@ -366,9 +365,7 @@ describe("Machine rollups (ALG-R)", () => {
 
 describe("Machine.compareAndAppend (ALG-CAA)", () => {
   const setup = Effect.gen(function* () {
-    const stores = newStores()
-    const p = yield* startProcess(stores, "p1")
-    const h = yield* open(p)
+    const { stores, p, h } = yield* openedProcess()
     const w = testWriter()
     yield* appendOk(p, h, w, 0, 3)
     return { stores, p, h, w }
@@ -555,9 +552,7 @@ describe("Applier cached state (ALG-FETCH, INV-4)", () => {
   it.scoped("applyUnbatchedCmd - a commit whose state another fiber of the process has already overtaken does not regress the cached state (INV-4)", () =>
     seeded(
       Effect.gen(function* () {
-        const stores = newStores()
-        const p = yield* startProcess(stores, "p1", cfg)
-        const h = yield* open(p)
+        const { stores, p, h } = yield* openedProcess(cfg)
         yield* tickTo(h, 3)
         // Our CaS 3 -> 4 commits; before we see the answer, another fiber of this process
         // (sharing the Applier) commits 5 on top of it.

@@ -3,7 +3,7 @@
  * warnings. The simulator reads the same registry to tell which paths a run took, so a
  * counter here doubles as proof that a scenario reached its branch.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context } from "effect"
 
 /** Counter names used by the state layer (the seed's names in camelCase). */
 export const Counter = {
@@ -39,13 +39,10 @@ export class MetricsRegistry {
   readonly counters = new Map<string, number>()
   readonly gauges = new Map<string, number>()
   readonly warnings: Array<Warning> = []
-  /** Called on every counter bump (the simulator hooks coverage and tracing here). */
-  onInc: ((name: string) => void) | undefined = undefined
   onWarn: ((w: Warning) => void) | undefined = undefined
 
   inc(name: string, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by)
-    this.onInc?.(name)
   }
   set(name: string, value: number): void {
     this.gauges.set(name, value)
@@ -64,8 +61,4 @@ export class MetricsRegistry {
   }
 }
 
-export class Metrics extends Context.Tag("persist/Metrics")<Metrics, MetricsRegistry>() {
-  /** A fresh registry per use of the layer. */
-  static readonly layer: Layer.Layer<Metrics> = Layer.sync(Metrics, () => new MetricsRegistry())
-  static readonly inc = (name: string): Effect.Effect<void, never, Metrics> => Effect.map(Metrics, (m) => m.inc(name))
-}
+export class Metrics extends Context.Tag("persist/Metrics")<Metrics, MetricsRegistry>() {}

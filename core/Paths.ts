@@ -68,6 +68,8 @@ export const BlobKey = {
     if (seqno === undefined || rollupId === undefined) return fail("invalid rollup key")
     return Either.right([shardId, { _tag: "Rollup", seqno, rollupId }] as const)
   },
+  /** Whether a full key (as listed or stored) names a rollup rather than a batch part. */
+  isRollup: (key: string): boolean => key.charCodeAt(key.indexOf("/") + 1) === 118 /* "v" */,
   /** The listing prefix of one shard's blobs. */
   shardPrefix: (shardId: ShardId): string => `${shardId}/`
 }

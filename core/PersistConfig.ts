@@ -74,7 +74,6 @@ export const defaultPersistConfig: PersistConfigShape = {
 }
 
 export class PersistConfig extends Context.Tag("persist/PersistConfig")<PersistConfig, PersistConfigShape>() {
-  static readonly default: Layer.Layer<PersistConfig> = Layer.succeed(PersistConfig, defaultPersistConfig)
   static readonly layer = (overrides: Partial<PersistConfigShape>): Layer.Layer<PersistConfig> =>
     Layer.succeed(PersistConfig, { ...defaultPersistConfig, ...overrides })
 }

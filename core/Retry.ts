@@ -7,8 +7,8 @@
  */
 import { Duration, Effect, Random, Schedule } from "effect"
 import type { ExternalError, Indeterminate } from "./Errors.ts"
-import { Metrics, type MetricsRegistry } from "./Metrics.ts"
-import { PersistConfig, type PersistConfigShape } from "./PersistConfig.ts"
+import type { MetricsRegistry } from "./Metrics.ts"
+import type { PersistConfigShape } from "./PersistConfig.ts"
 
 /** The n-th sleep (n = 0 is the first retry), before jitter. */
 export const backoffMs = (cfg: PersistConfigShape, n: number): number =>
@@ -68,9 +68,6 @@ export class RetryStream {
     private readonly metrics: { inc(name: string): void },
     private readonly counter: string
   ) {}
-  get attempts(): number {
-    return this.attempt
-  }
   /** Counts a retry without sleeping ("intentionally don't sleep on retry"). */
   countRetry(): void {
     this.attempt++

@@ -13,7 +13,7 @@ import { Antichain } from "./Antichain.ts"
 import type { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
 import type { Codecs } from "./PersistConfig.ts"
 import { assert, unsafePanic } from "./Panic.ts"
-import type { PartialBatchKey, PartialRollupKey } from "./Paths.ts"
+import { PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { SeqNo } from "./SeqNo.ts"
 
 export interface HollowRollup {
@@ -230,13 +230,19 @@ export function* blobs(state: State): Generator<HollowBlobRef> {
   for (const [, rollup] of sortedRollups(state.collections)) yield { _tag: "Rollup", rollup }
 }
 
+/** The full Blob keys behind one reference: a rollup's key, or a batch's hollow parts' keys. */
+export const blobRefKeys = (ref: HollowBlobRef, shardId: ShardId): Array<string> => {
+  if (ref._tag === "Rollup") return [PartialRollupKey.complete(ref.rollup.key, shardId)]
+  const out: Array<string> = []
+  for (const p of ref.batch.parts) if (p._tag === "Hollow") out.push(PartialBatchKey.complete(p.key, shardId))
+  return out
+}
+
 /** The full keys of every blob (hollow parts and rollups) the state references. */
 export const referencedBlobKeys = (state: State): Array<string> => {
   const out: Array<string> = []
-  for (const b of state.collections.trace.batches) {
-    for (const p of b.parts) if (p._tag === "Hollow") out.push(`${state.shardId}/${p.key}`)
-  }
-  for (const r of state.collections.rollups.values()) out.push(`${state.shardId}/${r.key}`)
+  for (const batch of state.collections.trace.batches) out.push(...blobRefKeys({ _tag: "Batch", batch }, state.shardId))
+  for (const rollup of state.collections.rollups.values()) out.push(...blobRefKeys({ _tag: "Rollup", rollup }, state.shardId))
   return out
 }
 

@@ -8,7 +8,7 @@
  * should apply cleanly").
  */
 import { Either } from "effect"
-import type { Antichain } from "./Antichain.ts"
+import { Antichain } from "./Antichain.ts"
 import { deepEqual } from "./DeepEqual.ts"
 import type { CriticalReaderId, LeasedReaderId, WriterId } from "./Ids.ts"
 import { assertEq } from "./Panic.ts"
@@ -195,7 +195,7 @@ const applySpine = (batches: ReadonlyArray<HollowBatch>, diffs: ReadonlyArray<Fi
   // Rebuild the time order and check the batches still tile time contiguously.
   const out = [...byId.values()].sort((a, b) => (a.desc.lower[0] ?? Infinity) - (b.desc.lower[0] ?? Infinity))
   for (let i = 1; i < out.length; i++) {
-    if (JSON.stringify(out[i]!.desc.lower) !== JSON.stringify(out[i - 1]!.desc.upper)) throw new ApplyError("spine: batches are not contiguous")
+    if (!Antichain.equals(out[i]!.desc.lower, out[i - 1]!.desc.upper)) throw new ApplyError("spine: batches are not contiguous")
   }
   return out
 }

@@ -20,7 +20,7 @@
  * in many processes. Panics are PersistPanic defects (see Panic.ts).
  */
 import { Effect, Either, Option } from "effect"
-import { type Blob, type BlobShape } from "./Blob.ts"
+import { type BlobShape } from "./Blob.ts"
 import { type CaSResult, type ConsensusShape, type VersionedData } from "./Consensus.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import { decodeRollup, encodeRollup, encodeStateDiff, rollupFrom } from "./Encoding.ts"
@@ -32,7 +32,6 @@ import type { PersistConfigShape } from "./PersistConfig.ts"
 import { BlobKey, PartialRollupKey } from "./Paths.ts"
 import { retryDeterminate, retryExternal, RetryStream } from "./Retry.ts"
 import { SCAN_ALL, SeqNo } from "./SeqNo.ts"
-import { type Consensus } from "./Consensus.ts"
 import { cloneApply, emptyState, type HollowRollup, latestRollup, seqnosHeld, type TypedState, type UntypedState } from "./State.ts"
 import { addRollup } from "./Commands.ts"
 import { fromDiff, type StateDiff } from "./StateDiff.ts"

@@ -164,7 +164,7 @@ export class ReferencedBlobValidator {
       this.rollups.add(FULL, rollupIdentity(rollup))
     }
     const [incLower, fullLower] = this.lower
-    assert(JSON.stringify(incLower) === JSON.stringify(fullLower), () => `inc lower ${JSON.stringify(incLower)} != full lower ${JSON.stringify(fullLower)}`)
+    assert(incLower === null || fullLower === null ? incLower === fullLower : Antichain.equals(incLower, fullLower), () => `inc lower ${JSON.stringify(incLower)} != full lower ${JSON.stringify(fullLower)}`)
     assert(Antichain.equals(this.upper[0], this.upper[1]), () => `inc upper ${Antichain.render(this.upper[0])} != full upper ${Antichain.render(this.upper[1])}`)
     assert(this.parts.equal, "inc parts != full parts")
     assert(this.rollups.equal, "inc rollups != full rollups")

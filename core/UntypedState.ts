@@ -61,10 +61,3 @@ export const checkCodecs = (shardId: ShardId, untyped: UntypedState, expected: C
   if (requested.some((c, i) => c !== actual[i])) return Either.left(new CodecMismatch({ requested, actual }))
   return Either.right(untyped)
 }
-
-/** `check_ts_codec`: only the timestamp codec must match. */
-export const checkTsCodec = (shardId: ShardId, untyped: UntypedState, tsCodec: string): Either.Either<TypedState, CodecMismatch> => {
-  assertEq(untyped.state.shardId, shardId, "decoded state is for another shard")
-  if (untyped.codecs.ts !== tsCodec) return Either.left(new CodecMismatch({ requested: [tsCodec], actual: [untyped.codecs.ts] }))
-  return Either.right(untyped)
-}

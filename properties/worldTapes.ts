@@ -8,7 +8,7 @@ import fc from "fast-check"
 import type { BugSwitchesShape } from "../core/BugSwitches.ts"
 import { Choices } from "../sim/Choices.ts"
 import { runWorld } from "../sim/World.ts"
-import { toTraceFile } from "../sim/Run.ts"
+import { replayCommand, toTraceFile } from "../sim/Run.ts"
 import { toJsonLines } from "../sim/Trace.ts"
 
 /** A choice tape: draws are reduced modulo their bound, and past the end every draw is 0. */
@@ -29,6 +29,7 @@ export const writeReproduction = (name: string, tape: ReadonlyArray<number>, ste
   const dir = "reports/out"
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${name}.jsonl`)
-  writeFileSync(file, toJsonLines(toTraceFile({ spec: { seed: null, tape, steps, bug, keepEvents: true }, result, exitCode: result.violations.length > 0 ? 1 : 0 })))
-  return `npm run sim -- --replay ${file}`
+  const spec = { seed: null, tape, steps, bug, keepEvents: true }
+  writeFileSync(file, toJsonLines(toTraceFile({ spec, result, exitCode: result.violations.length > 0 ? 1 : 0 })))
+  return replayCommand(spec, file)
 }

@@ -2,6 +2,9 @@
  * Command-line parsing for `npm run sim`. Every malformed input is a UsageError with a one-line
  * message (exit 2), never a stack trace.
  */
+/** Delivered requests in a run's main phase unless `--steps` says otherwise. */
+export const DEFAULT_STEPS = 2000
+
 export class UsageError extends Error {
   override readonly name = "UsageError"
 }
@@ -30,7 +33,7 @@ usage: npm run sim -- [options]
 
   --seed N            run one seeded world (N: a non-negative integer)
   --seeds A..B        run every seed from A to B inclusive (a sweep)
-  --steps N           delivered store requests in the main phase (default 2000)
+  --steps N           delivered store requests in the main phase (default ${DEFAULT_STEPS})
   --replay FILE       re-run a trace file exactly and compare its digest
   --bug NAME          switch on one planted bug (see --list-bugs)
   --scenario NAME     run a named scripted scenario (see --list-scenarios)
@@ -62,7 +65,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let report: string | null = null
   let scenario: string | null = null
   let bug: string | null = null
-  let steps = 2000
+  let steps = DEFAULT_STEPS
   let jobs = 1
   let shard: CliArgs["shard"] = null
   let json = false

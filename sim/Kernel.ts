@@ -41,8 +41,6 @@ export interface PendingRequest<C> {
   readonly process: string
   readonly op: string
   readonly detail: string | undefined
-  /** Virtual time at which the request was parked. */
-  readonly parkedAt: number
   /** Opaque to the kernel: what the world needs to complete the request (e.g. a function performing the op). */
   readonly complete: C
 }
@@ -53,7 +51,6 @@ class Parked<C> implements PendingRequest<C> {
     readonly process: string,
     readonly op: string,
     readonly detail: string | undefined,
-    readonly parkedAt: number,
     readonly complete: C,
     readonly resume: (effect: Effect.Effect<any, any>) => void
   ) {}
@@ -135,7 +132,6 @@ export class Kernel<C = unknown> {
         info.process,
         info.op,
         info.detail,
-        this.clock.now,
         complete,
         resume
       )

@@ -7,7 +7,7 @@ import type { BugSwitchesShape } from "../core/BugSwitches.ts"
 import { Choices } from "./Choices.ts"
 import { describeConfig } from "./SwarmConfig.ts"
 import { parseJsonLines, type TraceEvent, type TraceFile, TRACE_FORMAT_VERSION, TraceParseError } from "./Trace.ts"
-import { UsageError } from "./Args.ts"
+import { DEFAULT_STEPS, UsageError } from "./Args.ts"
 import { type RunResult, runWorld } from "./World.ts"
 
 export const PACKAGE_VERSION = "0.1.0"
@@ -60,7 +60,7 @@ export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFi
 
 export const replayCommand = (spec: RunSpec, traceFile: string | null): string =>
   spec.seed !== null && spec.tape === null
-    ? `npm run sim -- --seed ${spec.seed}${spec.steps !== 2000 ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}`
+    ? `npm run sim -- --seed ${spec.seed}${spec.steps !== DEFAULT_STEPS ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}`
     : `npm run sim -- --replay ${traceFile ?? "<trace file>"}`
 
 export const readTrace = (file: string): TraceFile => {

@@ -31,17 +31,17 @@ const rows = (r: unknown): string => {
   return a.length === 0 ? "[]" : `[${a[0]!.seqno}..${a[a.length - 1]!.seqno}]`
 }
 
-export const simConsensus = (world: World, process: () => string): ConsensusShape => {
+export const simConsensus = (world: World, process: string): ConsensusShape => {
   const store = world.consensus
   return {
     head: (key) =>
       world.kernel.park<Option.Option<VersionedData>, ExternalError>(
-        { process: process(), op: "consensus.head", detail: "s…" },
+        { process, op: "consensus.head", detail: "s…" },
         { perform: () => Option.fromNullable(store.unsafeHead(key)), mutates: false, observe: () => {}, render: (r) => Option.match(r as Option.Option<VersionedData>, { onNone: () => "None", onSome: (v) => `v${v.seqno}` }) }
       ),
     compareAndSet: (key, expected, next) =>
       world.kernel.park(
-        { process: process(), op: "consensus.cas", detail: `s…/${expected === null ? "None" : `v${expected}`}→v${next.seqno}` },
+        { process, op: "consensus.cas", detail: `s…/${expected === null ? "None" : `v${expected}`}→v${next.seqno}` },
         {
           perform: () => store.unsafeCompareAndSet(key, expected, next),
           mutates: true,
@@ -51,23 +51,23 @@ export const simConsensus = (world: World, process: () => string): ConsensusShap
       ),
     scan: (key, from, limit) =>
       world.kernel.park(
-        { process: process(), op: "consensus.scan", detail: `s…/v${from}+${limit >= Number.MAX_SAFE_INTEGER ? "ALL" : limit}` },
+        { process, op: "consensus.scan", detail: `s…/v${from}+${limit >= Number.MAX_SAFE_INTEGER ? "ALL" : limit}` },
         { perform: () => store.unsafeScan(key, from, limit), mutates: false, observe: () => {}, render: rows }
       ),
     truncate: (key, seqno) =>
       world.kernel.park(
-        { process: process(), op: "consensus.truncate", detail: `s…/<v${seqno}` },
+        { process, op: "consensus.truncate", detail: `s…/<v${seqno}` },
         { perform: () => store.unsafeTruncate(key, seqno), mutates: true, observe: () => world.checker.onTruncate(), render: (r) => `deleted ${String(r)}` }
       )
   }
 }
 
-export const simBlob = (world: World, process: () => string): BlobShape => {
+export const simBlob = (world: World, process: string): BlobShape => {
   const store = world.blob
   return {
     get: (key) =>
       world.kernel.park(
-        { process: process(), op: "blob.get", detail: short(key) },
+        { process, op: "blob.get", detail: short(key) },
         {
           perform: () => Option.fromNullable(store.unsafeGet(key)),
           mutates: false,
@@ -77,12 +77,12 @@ export const simBlob = (world: World, process: () => string): BlobShape => {
       ),
     set: (key, value) =>
       world.kernel.park(
-        { process: process(), op: "blob.set", detail: short(key) },
+        { process, op: "blob.set", detail: short(key) },
         { perform: () => store.unsafeSet(key, value), mutates: true, observe: () => {}, render: () => "ok" }
       ),
     delete: (key) =>
       world.kernel.park(
-        { process: process(), op: "blob.delete", detail: short(key) },
+        { process, op: "blob.delete", detail: short(key) },
         {
           perform: () => Option.fromNullable(store.unsafeDelete(key)),
           mutates: true,
@@ -92,7 +92,7 @@ export const simBlob = (world: World, process: () => string): BlobShape => {
       ),
     listKeysAndMetadata: (prefix) =>
       world.kernel.park(
-        { process: process(), op: "blob.list", detail: short(prefix) },
+        { process, op: "blob.list", detail: short(prefix) },
         { perform: () => store.unsafeList(prefix), mutates: false, observe: () => {}, render: (r) => `${(r as ReadonlyArray<unknown>).length} keys` }
       )
   }

@@ -28,7 +28,6 @@ export interface SwarmConfig {
   readonly restartAfterMs: number
 }
 
-export const noFaults: FaultRates = { determinate: 0, indeterminateNotApplied: 0, indeterminateApplied: 0, latency: 0, crash: 0, stall: 0 }
 
 const pick = <A>(c: Choices, label: string, options: ReadonlyArray<A>): A => options[c.draw(options.length, label)]!
 

@@ -4,6 +4,7 @@
  */
 import { Worker } from "node:worker_threads"
 import type { CliArgs } from "./Args.ts"
+import { replayCommand } from "./Run.ts"
 import { COVERAGE_MARKS } from "./Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 
@@ -66,7 +67,7 @@ export const runSweep = (args: CliArgs): number => {
         const n = records.filter((r) => r.marks.includes(m)).length
         console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, records.length)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
       }
-      for (const r of failed.slice(0, 20)) console.log(`FAILED seed ${r.seed}${r.knownFinding !== null ? ` (known ${r.knownFinding})` : ""}: ${r.violations[0]}\n  reproduce with: npm run sim -- --seed ${r.seed}${args.steps !== 2000 ? ` --steps ${args.steps}` : ""}${args.bug !== null ? ` --bug ${args.bug}` : ""}`)
+      for (const r of failed.slice(0, 20)) console.log(`FAILED seed ${r.seed}${r.knownFinding !== null ? ` (known ${r.knownFinding})` : ""}: ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug, keepEvents: false }, r.trace)}`)
     }
     return failed.length > 0 ? 1 : 0
   }

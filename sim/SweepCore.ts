@@ -20,14 +20,14 @@ export interface SeedRecord {
 }
 
 export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
-  const o = runSpec({ seed, tape: null, steps, bug, keepEvents: keepTraces })
+  // Events are kept for every seed (a few thousand small objects), so a failing seed's trace
+  // needs no second run; they are written only on failure, or when asked.
+  const o = runSpec({ seed, tape: null, steps, bug, keepEvents: true })
   let trace: string | null = null
   if (o.exitCode !== 0 || keepTraces) {
-    // Sweeps keep memory low and only pay for a trace on failure (or when asked).
-    const full = keepTraces ? o : runSpec({ seed, tape: null, steps, bug, keepEvents: true })
     mkdirSync(out, { recursive: true })
     trace = join(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}.jsonl`)
-    writeFileSync(trace, toJsonLines(toTraceFile(full)))
+    writeFileSync(trace, toJsonLines(toTraceFile(o)))
   }
   return {
     seed,

@@ -37,10 +37,6 @@ export interface Violation {
   readonly message: string
 }
 
-/** A line for a person: `t=1204ms #381 p2 consensus.cas s…/v12 ← Indeterminate(applied)`. */
-export const shortLine = (e: TraceEvent): string =>
-  `t=${e.t}ms #${e.step} ${e.p} ${e.op} ${e.arg}${e.fault === "none" ? "" : ` [${e.fault}]`} ← ${e.result}`
-
 export class TraceRecorder {
   readonly events: Array<TraceEvent> = []
   private readonly hash = createHash("sha256")

@@ -12,8 +12,8 @@
  *   We cannot patch the ES module, but the function first bumps a global
  *   counter (`effect/Fiber/Id/_fiberCounter`, a MutableRef in Effect's
  *   globalValue store); while trapped, that ref's `current` becomes an
- *   accessor whose setter arms a one-shot pass, and the very next `Date.now`
- *   returns 0 instead of throwing. So forks work, and fiber ids no longer
+ *   accessor whose setter arms a one-shot pass, and the very next wall-clock
+ *   read returns 0 instead of throwing. So forks work, and fiber ids no longer
  *   depend on the wall clock. (A stack-inspection check would cost ~2.5 µs
  *   per fork; this costs nothing measurable.) The ids themselves still come
  *   from that process-global counter, so they differ between two runs in
@@ -35,15 +35,15 @@
  *   turns the flag off.
  * - `Effect.never` registers a do-nothing `setInterval(f, 2**31 - 1)` only to
  *   keep Node alive. That exact delay is allowed and returns an inert handle.
- * - Effect's default Clock (Date.now, performance.now, process.hrtime,
- *   setTimeout) and default Random are replaced by the Kernel's services, and
+ * - Effect's default Clock (the wall clock, the high-resolution timers and
+ *   real timers) and default Random are replaced by the Kernel's services, and
  *   its native Tracer (span ids from the global PRNG) by a deterministic one, so they
  *   are never reached.
  * - Nothing on the path uses queueMicrotask, setImmediate, process.nextTick
  *   or promises (checked in Traps.test.ts), so those are trapped outright.
  *   Node's own internals (console, streams) use internal references, not the
  *   globals, so logging still works under the traps in plain Node. Under
- *   vitest it does not: vitest's console capture calls Date.now.
+ *   vitest it does not: vitest's console capture reads the wall clock.
  */
 import { FiberId } from "effect"
 
@@ -55,7 +55,7 @@ export class NondeterminismError extends Error {
 }
 
 // Referencing FiberId guarantees Effect's fiber-id module (and so the counter
-// the Date.now pass hooks into) is loaded before the first trap is installed.
+// the wall-clock pass hooks into) is loaded before the first trap is installed.
 void FiberId.none
 
 const EFFECT_NEVER_INTERVAL = 2 ** 31 - 1

@@ -7,11 +7,12 @@
  * A run is one synchronous call: nothing touches the event loop, and it runs inside the
  * nondeterminism traps, so the same tape gives the same trace on any machine.
  */
-import { Cause, Effect, Exit, Layer, type Fiber, Option } from "effect"
+import { Cause, Effect, Either, Exit, Layer, type Fiber } from "effect"
 import { Blob, MemBlob } from "../core/Blob.ts"
+import { BlobKey } from "../core/Paths.ts"
 import { BugSwitches, type BugSwitchesShape, noBugs } from "../core/BugSwitches.ts"
 import { PersistClient } from "../core/Client.ts"
-import { Consensus, ConsensusContractError, MemConsensus } from "../core/Consensus.ts"
+import { Consensus, MemConsensus, runContract } from "../core/Consensus.ts"
 import { Determinate, Indeterminate } from "../core/Errors.ts"
 import { LeasedReaderId, ShardId } from "../core/Ids.ts"
 import { detectLeakedBlobs } from "../core/LeakedBlobs.ts"
@@ -19,7 +20,7 @@ import { gcAndTruncate } from "../core/Gc.ts"
 import { Metrics, MetricsRegistry } from "../core/Metrics.ts"
 import { PersistPanic } from "../core/Panic.ts"
 import { defaultPersistConfig, PersistConfig, type PersistConfigShape } from "../core/PersistConfig.ts"
-import { latestRollup, seqnoSince } from "../core/State.ts"
+import { seqnoSince } from "../core/State.ts"
 import { Checker } from "./Checker.ts"
 import type { Choices } from "./Choices.ts"
 import { Kernel } from "./Kernel.ts"
@@ -97,8 +98,17 @@ interface Proc {
   fiber: Fiber.RuntimeFiber<void, unknown> | undefined
   client: PersistClient | undefined
   done: boolean
-  crashed: boolean
+  /** Its place in the configured roles: a restart keeps it. */
+  readonly index: number
 }
+
+const FAULT_KINDS = ["none", "determinate", "indeterminateNotApplied", "indeterminateApplied", "latency", "crash"] as const
+type FaultKind = (typeof FAULT_KINDS)[number]
+
+/** Injected errors carry no information beyond their kind, so one instance of each serves every request. */
+const SIMULATED_DETERMINATE = new Determinate({ message: "simulated determinate error" })
+const SIMULATED_NOT_APPLIED = new Indeterminate({ message: "simulated indeterminate error (not applied)" })
+const SIMULATED_APPLIED = new Indeterminate({ message: "simulated indeterminate error (applied)" })
 
 const LIVENESS_STEPS = 5_000
 /** Virtual time starts here, so wall-clock-looking timestamps in state are plausible. */
@@ -125,12 +135,16 @@ export class World {
   /** Shapes seen during the run that name a known finding (see classifyKnownFinding). */
   private readonly signals = new Set<string>()
   private readonly bugs: BugSwitchesShape
+  private readonly weightsMutating: ReadonlyArray<number>
+  private readonly weightsReading: ReadonlyArray<number>
 
   constructor(
     readonly choices: Choices,
     readonly options: RunOptions
   ) {
     this.config = options.config ?? drawSwarmConfig(choices)
+    this.weightsMutating = this.faultWeights(true)
+    this.weightsReading = this.faultWeights(false)
     this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: EPOCH_MS })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
@@ -156,11 +170,12 @@ export class World {
     this.trace.record({ step: this.step, t: Math.round(this.kernel.clock.now - EPOCH_MS), p, op, arg, fault, result })
   }
 
-  private layerFor(name: () => string, hostname: string) {
+  /** The services of process `name` (also its hostname in state). */
+  private layerFor(name: string) {
     return Layer.mergeAll(
       Layer.succeed(Consensus, simConsensus(this, name)),
       Layer.succeed(Blob, simBlob(this, name)),
-      Layer.succeed(PersistConfig, { ...this.persistCfg, hostname }),
+      Layer.succeed(PersistConfig, { ...this.persistCfg, hostname: name }),
       Layer.succeed(Metrics, this.metrics)
     )
   }
@@ -168,12 +183,12 @@ export class World {
   /** Starts (or restarts) a process running `role`'s program. */
   private start(role: Role, index: number, incarnation: number): Proc {
     const name = incarnation === 1 ? `p${index}` : `p${index}.${incarnation}`
-    const proc: Proc = { name, role, incarnation, fiber: undefined, client: undefined, done: false, crashed: false }
+    const proc: Proc = { name, role, index, incarnation, fiber: undefined, client: undefined, done: false }
     const world = this
     const program = Effect.scoped(
       Effect.gen(function* () {
         const client = yield* PersistClient.make
-        client.onBackgroundFailure = (cause) => world.onProcessFailure(proc, cause, "background task")
+        client.onBackgroundFailure = (cause) => world.onProcessFailure(name, cause, "background task")
         proc.client = client
         yield* programFor(role)({
           client,
@@ -183,46 +198,46 @@ export class World {
           onAck: (upper) => world.checker.onAppendAcked(upper)
         })
       })
-    ).pipe(Effect.provide(this.layerFor(() => name, name)), Effect.provideService(BugSwitches, this.bugs))
+    ).pipe(Effect.provide(this.layerFor(name)), Effect.provideService(BugSwitches, this.bugs))
     proc.fiber = this.kernel.fork(program)
     proc.fiber.addObserver((exit) => {
       proc.done = true
-      if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) this.onProcessFailure(proc, exit.cause, "program")
+      if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) this.onProcessFailure(name, exit.cause, "program")
     })
     this.procs.push(proc)
     this.record(name, "process.start", role, "none", "ok")
     return proc
   }
 
-  private onProcessFailure(proc: Proc, cause: Cause.Cause<unknown>, where: string): void {
+  private onProcessFailure(process: string, cause: Cause.Cause<unknown>, where: string): void {
     const defects = Cause.defects(cause)
     for (const d of defects) {
-      if (d instanceof PersistPanic) this.violation("PANIC", `${proc.name} ${where} panicked: ${d.message}`)
-      else this.violation("DEFECT", `${proc.name} ${where} died: ${d instanceof Error ? `${d.name}: ${d.message}` : String(d)}`)
+      if (d instanceof PersistPanic) this.violation("PANIC", `${process} ${where} panicked: ${d.message}`)
+      else this.violation("DEFECT", `${process} ${where} died: ${d instanceof Error ? `${d.name}: ${d.message}` : String(d)}`)
     }
     const failures = Cause.failures(cause)
-    for (const f of failures) this.violation("DEFECT", `${proc.name} ${where} failed: ${JSON.stringify(f)}`)
+    for (const f of failures) this.violation("DEFECT", `${process} ${where} failed: ${JSON.stringify(f)}`)
   }
 
   private crash(proc: Proc): void {
     if (proc.fiber === undefined || proc.done) return
-    proc.crashed = true
     this.kernel.interrupt(proc.fiber)
     this.checker.forgetProcess(proc.name)
     this.record(proc.name, "process.crash", "", "crash", "interrupted")
     const restartAfter = this.config.restartAfterMs
     if (restartAfter > 0) {
-      const index = Number(proc.name.slice(1).split(".")[0])
       this.kernel.clock.schedule(restartAfter, () => {
-        if (this.faultsOn) this.start(proc.role, index, proc.incarnation + 1)
+        if (this.faultsOn) this.start(proc.role, proc.index, proc.incarnation + 1)
       })
     }
   }
 
-  private drawFault(mutates: boolean): string {
-    if (!this.faultsOn) return "none"
+  /**
+   * The weights of FAULT_KINDS for a request that does (or does not) change a store: each
+   * fault's rate in millionths, and "none" the rest of a million (at least 1).
+   */
+  private faultWeights(mutates: boolean): ReadonlyArray<number> {
     const f = this.config.faults
-    const kinds = ["none", "determinate", "indeterminateNotApplied", "indeterminateApplied", "latency", "crash"]
     const weights = [
       1_000_000,
       f.determinate * 1e6,
@@ -233,7 +248,12 @@ export class World {
     ]
     const total = weights.reduce((a, b) => a + b, 0)
     weights[0] = Math.max(1, total > 2e6 ? 1 : 2e6 - total)
-    return kinds[this.choices.drawWeighted(weights, "fault")]!
+    return weights
+  }
+
+  private drawFault(mutates: boolean): FaultKind {
+    if (!this.faultsOn) return "none"
+    return FAULT_KINDS[this.choices.drawWeighted(mutates ? this.weightsMutating : this.weightsReading, "fault")]!
   }
 
   /** Delivers the request at `index` of the pending list, with a drawn fault. */
@@ -255,14 +275,10 @@ export class World {
     this.checker.t = this.kernel.clock.now - EPOCH_MS
     const arg = req.detail ?? ""
     const perform = (): Exit.Exit<unknown, unknown> => {
-      try {
-        const r = call.perform()
-        call.observe(r)
-        return Exit.succeed(r)
-      } catch (e) {
-        if (e instanceof ConsensusContractError) return Exit.fail(new Determinate({ message: e.message }))
-        throw e
-      }
+      const ran = runContract(call.perform)
+      if (Either.isLeft(ran)) return Exit.fail(ran.left)
+      call.observe(ran.right)
+      return Exit.succeed(ran.right)
     }
     switch (fault) {
       case "latency": {
@@ -299,15 +315,15 @@ export class World {
     let exit: Exit.Exit<unknown, unknown>
     let result: string
     if (fault === "determinate") {
-      exit = Exit.fail(new Determinate({ message: "simulated determinate error" }))
+      exit = Exit.fail(SIMULATED_DETERMINATE)
       result = "Determinate"
     } else if (fault === "indeterminateNotApplied") {
-      exit = Exit.fail(new Indeterminate({ message: "simulated indeterminate error (not applied)" }))
+      exit = Exit.fail(SIMULATED_NOT_APPLIED)
       result = "Indeterminate"
     } else {
       const done = perform()
       if (fault === "indeterminateApplied") {
-        exit = Exit.fail(new Indeterminate({ message: "simulated indeterminate error (applied)" }))
+        exit = Exit.fail(SIMULATED_APPLIED)
         result = `Indeterminate(applied: ${Exit.isSuccess(done) ? call.render(done.value) : "Determinate"})`
       } else {
         exit = done
@@ -389,7 +405,7 @@ export class World {
       faults: this.faultCounts,
       marks: this.metrics.snapshot(),
       warnings: this.metrics.warnings.length,
-      leaks: { rollups: leaked.filter((k) => k.includes("/v")).length, parts: leaked.filter((k) => !k.includes("/v")).length },
+      leaks: { rollups: leaked.filter(BlobKey.isRollup).length, parts: leaked.filter((k) => !BlobKey.isRollup(k)).length },
       checks: this.checker.checks,
       digest,
       events: this.trace.events,
@@ -428,7 +444,7 @@ export class World {
         yield* gcAndTruncate(handle.machine, { shardId: world.shardId, newSeqnoSince: since })
         report = yield* detectLeakedBlobs(client.stateVersions, world.shardId)
       })
-    ).pipe(Effect.provide(this.layerFor(() => "janitor", "janitor")), Effect.provideService(BugSwitches, this.bugs))
+    ).pipe(Effect.provide(this.layerFor("janitor")), Effect.provideService(BugSwitches, this.bugs))
     const fiber = this.kernel.fork(janitor)
     let janitorExit: Exit.Exit<void, unknown> | undefined
     fiber.addObserver((e) => (janitorExit = e))
@@ -439,7 +455,7 @@ export class World {
       return
     }
     if (Exit.isFailure(janitorExit)) {
-      this.onProcessFailure({ name: "janitor" } as Proc, janitorExit.cause, "liveness phase")
+      this.onProcessFailure("janitor", janitorExit.cause, "liveness phase")
       return
     }
     const cur = this.checker.current

@@ -42,7 +42,7 @@ const replay = (args: CliArgs, file: string): number => {
     return 3
   }
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
-  else console.log(summary(o, wallMs(start), file, `npm run sim -- --replay ${file}`) + `\nreplay reproduced digest ${o.result.digest} and exit code ${o.exitCode}`)
+  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + `\nreplay reproduced digest ${o.result.digest} and exit code ${o.exitCode}`)
   return o.exitCode
 }
 

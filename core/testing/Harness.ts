@@ -2,7 +2,7 @@
  * Test-only: a StateVersions over scripted in-memory stores, run synchronously with an
  * InstantClock and a seeded Random.
  */
-import { Clock, Effect, Exit, Random } from "effect"
+import { Effect, Exit, Random } from "effect"
 import { MetricsRegistry } from "../Metrics.ts"
 import { defaultPersistConfig, type PersistConfigShape } from "../PersistConfig.ts"
 import { StateVersions } from "../StateVersions.ts"
@@ -48,9 +48,6 @@ export class TestProcess {
   }
 }
 
-export { Clock }
-
-import { Either } from "effect"
 import { cloneApply, type TypedState, type WorkFn } from "../State.ts"
 import { fromDiff } from "../StateDiff.ts"
 
@@ -64,7 +61,3 @@ export const commitCmd = <R>(proc: TestProcess, typed: TypedState, work: WorkFn<
   return next
 }
 
-export const unwrap = <A, E>(e: Either.Either<A, E>): A => {
-  if (Either.isLeft(e)) throw new Error(`unexpected Left: ${JSON.stringify(e.left)}`)
-  return e.right
-}

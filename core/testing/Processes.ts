@@ -17,15 +17,15 @@ import { defaultPersistConfig, PersistConfig, type PersistConfigShape } from "..
 import { referencedBlobKeys, type State } from "../State.ts"
 import type { StateDiff } from "../StateDiff.ts"
 import { StateVersions } from "../StateVersions.ts"
+import { shard, uuid, writerId } from "./Fixtures.ts"
 import { newStores, type TestStores } from "./Harness.ts"
 import { scriptedBlob, scriptedConsensus, StoreScript } from "./ScriptedStores.ts"
 
 export { newStores, type TestStores }
 
-/** A fixed id with a readable last group: `uuid(7)` = `00000000-0000-4000-8000-000000000007`. */
-export const uuid = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`
-export const testShard = ShardId.make(uuid(1))
-export const testWriter = (n = 1) => WriterId.make(uuid(100 + n))
+export { uuid }
+export const testShard = shard
+export const testWriter = (n = 1) => writerId(n)
 
 /** Runs `effect` with a seeded Random (ids, retry jitter): the same on every run. */
 export const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>, seed = 42): Effect.Effect<A, E, R> => Effect.withRandom(effect, Random.make(seed))
@@ -116,6 +116,17 @@ export const startProcess = (
 
 /** Opens the shard in `proc`, dying on a codec mismatch (never expected in these tests). */
 export const open = (proc: TestProc, shardId: ShardId = testShard): Effect.Effect<ShardHandle> => Effect.orDie(proc.client.openMachine(shardId))
+
+/** The usual start of a test: fresh stores, one process "p1" with `cfg`, the shard opened. */
+export const openedProcess = (
+  cfg: Partial<PersistConfigShape> = {}
+): Effect.Effect<{ readonly stores: TestStores; readonly p: TestProc; readonly h: ShardHandle }, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const stores = newStores()
+    const p = yield* startProcess(stores, "p1", cfg)
+    const h = yield* open(p)
+    return { stores, p, h }
+  })
 
 /** An unscripted StateVersions over the stores: an observer that is no process. */
 export const observer = (stores: TestStores, cfg: Partial<PersistConfigShape> = {}): StateVersions =>

@@ -4,10 +4,10 @@
  * interleaving action just before it. Unit tests use these to drive a single branch; the
  * simulator (sim/) does the same thing generally.
  */
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { BlobShape } from "../Blob.ts"
 import { MemBlob } from "../Blob.ts"
-import { ConsensusContractError, type ConsensusShape, MemConsensus } from "../Consensus.ts"
+import { type ConsensusShape, MemConsensus, runContract } from "../Consensus.ts"
 import { Determinate, type ExternalError, Indeterminate } from "../Errors.ts"
 
 export type StoreOp = "head" | "compareAndSet" | "scan" | "truncate" | "get" | "set" | "delete" | "list"
@@ -49,13 +49,9 @@ export class StoreScript {
         const fault = rule?.fault
         if (fault === "Determinate") return Effect.fail(new Determinate({ message: `scripted ${op}` }))
         if (fault === "IndeterminateNotApplied") return Effect.fail(new Indeterminate({ message: `scripted ${op}` }))
-        let result: A
-        try {
-          result = run()
-        } catch (e) {
-          if (e instanceof ConsensusContractError) return Effect.fail(new Determinate({ message: e.message }))
-          throw e
-        }
+        const ran = runContract(run)
+        if (Either.isLeft(ran)) return Effect.fail(ran.left)
+        const result = ran.right
         if (fault === "IndeterminateApplied") return Effect.fail(new Indeterminate({ message: `scripted ${op} (applied)` }))
         return Effect.succeed(result)
       })
