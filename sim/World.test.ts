@@ -24,6 +24,23 @@ describe("World", () => {
     }
   })
 
+  it("runWorld - a crash whose request still applied is a step of its own, checked and traced with its result", () => {
+    let seen = 0
+    for (const seed of [8, 11, 12]) {
+      const r = runWorld(Choices.seeded(seed), { steps: 2000 })
+      let maxStep = 0
+      for (const e of r.events) {
+        if (e.fault === "crash(applied)") {
+          seen++
+          expect({ seed, step: e.step, result: e.result }).toMatchObject({ seed, step: maxStep + 1 })
+          expect(e.result).toMatch(/ \(unheard\)$/)
+        }
+        maxStep = Math.max(maxStep, e.step)
+      }
+    }
+    expect(seen).toBeGreaterThan(0)
+  })
+
   it("runWorld - a recorded tape replays to the same digest", () => {
     const a = runWorld(Choices.seeded(11), { steps: 400 })
     const b = runWorld(Choices.recorded(a.tape), { steps: 400 })

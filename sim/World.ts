@@ -304,9 +304,17 @@ export class World {
       }
       case "crash": {
         const applied = call.mutates && this.choices.draw(2, "crash.applied") === 1
-        if (applied) perform()
+        let result = "—"
+        if (applied) {
+          // The store changed, so this is a delivered step like any other: counted, checked
+          // and traced with its result; only the caller never hears of it.
+          this.step++
+          const done = perform()
+          result = `${Exit.isSuccess(done) ? call.render(done.value) : "Determinate(contract)"} (unheard)`
+          this.afterApply()
+        }
         const proc = this.procs.find((p) => p.name === req.process && !p.done)
-        this.record(req.process, req.op, arg, applied ? "crash(applied)" : "crash", "—")
+        this.record(req.process, req.op, arg, applied ? "crash(applied)" : "crash", result)
         if (proc !== undefined) this.crash(proc)
         return
       }
