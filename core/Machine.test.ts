@@ -372,18 +372,24 @@ describe("Machine.compareAndAppend (ALG-CAA)", () => {
   })
   const batchesWithUpper = (s: { collections: { trace: { batches: ReadonlyArray<{ desc: { upper: Antichain } }> } } }, upper: number) =>
     s.collections.trace.batches.filter((b) => Antichain.equals(b.desc.upper, Antichain.from(upper))).length
+  /** Appends [3, 5) with its first CaS answering `fault`: the result, the state after, and the rows it added. */
+  const appendThrough = (fault: "IndeterminateApplied" | "IndeterminateNotApplied") =>
+    Effect.gen(function* () {
+      const { stores, p, h, w } = yield* setup
+      const rowsBefore = rowSeqnos(stores).length
+      p.script.failNext("compareAndSet", fault)
+      const res = yield* writeAndAppend(p, h, w, 3, 5)
+      const cur = yield* durableState(stores)
+      return { p, h, res, cur, rowsAdded: rowSeqnos(stores).length - rowsBefore }
+    })
 
   it.scoped("compareAndAppend - an Indeterminate CaS that committed is recognised by its token: committed once, AlreadyCommitted", () =>
     seeded(
       Effect.gen(function* () {
-        const { stores, p, h, w } = yield* setup
-        const rowsBefore = rowSeqnos(stores).length
-        p.script.failNext("compareAndSet", "IndeterminateApplied")
-        const res = yield* writeAndAppend(p, h, w, 3, 5)
+        const { p, h, res, cur, rowsAdded } = yield* appendThrough("IndeterminateApplied")
         expect(res._tag).toBe("Success")
-        const cur = yield* durableState(stores)
         expect(batchesWithUpper(cur, 5)).toBe(1)
-        expect(rowSeqnos(stores).length).toBe(rowsBefore + 1)
+        expect(rowsAdded).toBe(1)
         expect(p.metrics.get("caa.alreadyCommitted")).toBe(1)
         expect(p.metrics.get("caa.indeterminate")).toBe(1)
         // The cache caught up with the version the indeterminate attempt wrote.
@@ -396,14 +402,10 @@ describe("Machine.compareAndAppend (ALG-CAA)", () => {
   it.scoped("compareAndAppend - an Indeterminate CaS that did not commit is retried and commits once", () =>
     seeded(
       Effect.gen(function* () {
-        const { stores, p, h, w } = yield* setup
-        const rowsBefore = rowSeqnos(stores).length
-        p.script.failNext("compareAndSet", "IndeterminateNotApplied")
-        const res = yield* writeAndAppend(p, h, w, 3, 5)
+        const { p, res, cur, rowsAdded } = yield* appendThrough("IndeterminateNotApplied")
         expect(res._tag).toBe("Success")
-        const cur = yield* durableState(stores)
         expect(batchesWithUpper(cur, 5)).toBe(1)
-        expect(rowSeqnos(stores).length).toBe(rowsBefore + 1)
+        expect(rowsAdded).toBe(1)
         expect(p.metrics.get("caa.alreadyCommitted")).toBe(0)
         expect(p.metrics.get("caa.indeterminate")).toBe(1)
       })
