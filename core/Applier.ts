@@ -7,6 +7,7 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { Antichain } from "./Antichain.ts"
+import { withCmd, withOp } from "./Attribution.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import type { Indeterminate } from "./Errors.ts"
 import type { ShardId } from "./Ids.ts"
@@ -82,7 +83,7 @@ export class Applier {
     work: (seqno: SeqNo, c: MutableCollections) => ControlFlow<B, R>
   ): Effect.Effect<readonly [SeqNo, Either.Either<R, B>, RoutineMaintenance], Indeterminate> {
     const self = this
-    return Effect.gen(function* () {
+    return withCmd(cmdName)(Effect.gen(function* () {
       const cfg = self.cfg
       const bugs = yield* BugSwitches
       for (;;) {
@@ -138,9 +139,9 @@ export class Applier {
           return [newState.seqno, Either.right(ret), { garbageCollection, writeRollup }] as const
         }
         self.metrics.inc(Counter.cmdCasMismatch)
-        yield* self.fetchAndUpdateState(expected)
+        yield* withOp("fetch_and_update_state")(self.fetchAndUpdateState(expected))
       }
-    })
+    }))
   }
 
   /**

@@ -211,7 +211,7 @@ describe("PersistClient.openMachine", () => {
         const hq = yield* open(q)
         expect(hq.machine.state.state).toEqual(hp.machine.state.state)
         expect(q.script.calls.filter((c) => !c.startsWith("scan") && !c.startsWith("get"))).toEqual([])
-        expect(p.client.opened.get(testShard)).toBe(hp)
+        expect(p.client.opened(testShard)).toBe(hp)
       })
     )
   )

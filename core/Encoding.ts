@@ -11,12 +11,12 @@ import { Either, type FastCheck, ParseResult, Schema } from "effect"
 import type { Antichain } from "./Antichain.ts"
 import type { VersionedData } from "./Consensus.ts"
 import { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
-import type { Codecs } from "./PersistConfig.ts"
 import { assert, assertEq } from "./Panic.ts"
 import { writeRollup, writeStateDiff } from "./EncodingWriters.ts"
 import { PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { SeqNo as SeqNoM } from "./SeqNo.ts"
 import type { SeqNo } from "./SeqNo.ts"
+import type { Rollup } from "./Rollup.ts"
 import { latestRollup, type State, type TypedState } from "./State.ts"
 import type { StateDiff } from "./StateDiff.ts"
 
@@ -171,20 +171,17 @@ const VersionedDataS = Schema.Struct({ seqno: SeqNoS, data: Schema.Uint8ArrayFro
 
 /** The raw Consensus rows `(latest rollup, state]` a rollup carries with it. */
 export const InlinedDiffsS = Schema.Struct({ lower: SeqNoS, upper: SeqNoS, diffs: Schema.Array(VersionedDataS) })
-export type InlinedDiffs = typeof InlinedDiffsS.Type
+export type { InlinedDiffs, Rollup } from "./Rollup.ts"
 
 export const RollupS = Schema.Struct({ state: StateS, codecs: CodecsS, diffs: Schema.NullOr(InlinedDiffsS) })
-export interface Rollup {
-  readonly state: State
-  readonly codecs: Codecs
-  readonly diffs: InlinedDiffs | null
-}
 
 // Compile-time proof that the Schemas describe exactly the model types.
 const _stateMatches: Schema.Schema<State, typeof StateS.Encoded> = StateS
 const _diffMatches: Schema.Schema<StateDiff, typeof StateDiffS.Encoded> = StateDiffS
+const _rollupMatches: Schema.Schema<Rollup, typeof RollupS.Encoded> = RollupS
 void _stateMatches
 void _diffMatches
+void _rollupMatches
 
 // --- versions ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@
  */
 import { Encoding as Base64 } from "effect"
 import type { Antichain } from "./Antichain.ts"
-import type { Rollup } from "./Encoding.ts"
+import type { Rollup } from "./Rollup.ts"
 import type {
   ActiveClaim,
   BatchPart,

@@ -15,6 +15,7 @@ import { Counter } from "./Metrics.ts"
 import { assert, assertEq, panic } from "./Panic.ts"
 import { BlobKey, PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { retryExternal } from "./Retry.ts"
+import { withOp, withTask } from "./Attribution.ts"
 import type { SeqNo } from "./SeqNo.ts"
 import { blobs, type GcReq, type HollowRollup } from "./State.ts"
 import { mapBlobDeletes } from "./StateDiff.ts"
@@ -194,7 +195,7 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
     const retry = { cfg: applier.cfg, metrics: applier.metrics }
     const shardId = machine.shardId
     const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
-    const del = (key: string, site: string) => Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key)))
+    const del = (key: string, site: string) => withOp("delete_and_truncate")(Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key))))
     yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
     yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
@@ -238,7 +239,7 @@ export class GarbageCollector {
           }
         }
       })
-      yield* Effect.forkScoped(supervise(worker))
+      yield* Effect.forkScoped(supervise(withTask("gc-worker")(worker)))
       return new GarbageCollector(queue)
     })
   }

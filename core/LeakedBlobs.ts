@@ -11,6 +11,7 @@ import { Effect, Either, Option } from "effect"
 import type { ShardId } from "./Ids.ts"
 import { BlobKey } from "./Paths.ts"
 import { retryExternal } from "./Retry.ts"
+import { withOp } from "./Attribution.ts"
 import { SeqNo } from "./SeqNo.ts"
 import { referencedBlobKeys } from "./State.ts"
 import type { StateVersions } from "./StateVersions.ts"
@@ -33,7 +34,7 @@ export interface LeakReport {
 
 export const detectLeakedBlobs = (sv: StateVersions, shardId: ShardId): Effect.Effect<LeakReport> =>
   Effect.gen(function* () {
-    const listed = yield* retryExternal({ cfg: sv.cfg, metrics: sv.metrics }, "listKeys", sv.blob.listKeysAndMetadata(BlobKey.shardPrefix(shardId)))
+    const listed = yield* withOp("detect_leaked_blobs")(retryExternal({ cfg: sv.cfg, metrics: sv.metrics }, "listKeys", sv.blob.listKeysAndMetadata(BlobKey.shardPrefix(shardId))))
     const referenced = new Set<string>()
     const iter = yield* sv.fetchAllLiveStates(shardId)
     let earliest: SeqNo | null = null

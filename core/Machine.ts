@@ -5,6 +5,7 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { Antichain } from "./Antichain.ts"
+import { withCmd } from "./Attribution.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import * as Cmd from "./Commands.ts"
 import type { CompareAndAppendBreak, FueledMergeReq } from "./Commands.ts"
@@ -52,8 +53,8 @@ export class Machine {
     const self = this
     return Effect.gen(function* () {
       const retry = new RetryStream(self.applier.cfg, self.metrics, `retries.idempotentCmd.${cmdName}`)
-      for (;;) {
-        const res = yield* Effect.either(self.applier.applyUnbatchedCmd(cmdName, work))
+      for (let attempt = 1; ; attempt++) {
+        const res = yield* Effect.either(withCmd(cmdName, attempt)(self.applier.applyUnbatchedCmd(cmdName, work)))
         if (Either.isRight(res)) {
           const [seqno, ret, maintenance] = res.right
           return [seqno, Either.isRight(ret) ? ret.right : ret.left.noop, maintenance] as const
@@ -235,12 +236,14 @@ export class Machine {
       const retry = new RetryStream(cfg, self.metrics, "retries.compareAndAppend")
       let token = idempotencyToken
       let indeterminate: Indeterminate | null = null
-      for (;;) {
+      for (let attempt = 1; ; attempt++) {
         const now = yield* Clock.currentTimeMillis
         const res = yield* Effect.either(
-          self.applier.applyUnbatchedCmd<CompareAndAppendBreak, ReadonlyArray<FueledMergeReq>>(
-            COMPARE_AND_APPEND_CMD,
-            Cmd.compareAndAppend(batch, writerId, now, cfg.writerLeaseDurationMs, token, debug)
+          withCmd(COMPARE_AND_APPEND_CMD, attempt)(
+            self.applier.applyUnbatchedCmd<CompareAndAppendBreak, ReadonlyArray<FueledMergeReq>>(
+              COMPARE_AND_APPEND_CMD,
+              Cmd.compareAndAppend(batch, writerId, now, cfg.writerLeaseDurationMs, token, debug)
+            )
           )
         )
         if (Either.isLeft(res)) {

@@ -35,11 +35,25 @@ export interface Warning {
   readonly message: string
 }
 
+/** How many warnings a registry keeps word for word; past that it only counts them by kind. */
+export const KEPT_WARNINGS = 100
+
 export class MetricsRegistry {
   readonly counters = new Map<string, number>()
   readonly gauges = new Map<string, number>()
+  /** The first KEPT_WARNINGS warnings (a fetch loop that retries forever warns forever). */
   readonly warnings: Array<Warning> = []
-  onWarn: ((w: Warning) => void) | undefined = undefined
+  /** Every warning, counted by kind. */
+  readonly warningCounts = new Map<string, number>()
+  private warned = 0
+
+  /** `onWarn` hears of every warning as it is logged (the simulator turns some into findings). */
+  constructor(private readonly onWarn: (w: Warning) => void = () => {}) {}
+
+  /** How many warnings were logged, kept or not. */
+  get warningCount(): number {
+    return this.warned
+  }
 
   inc(name: string, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by)
@@ -52,8 +66,10 @@ export class MetricsRegistry {
   }
   warn(kind: string, message: string): void {
     const w = { kind, message }
-    this.warnings.push(w)
-    this.onWarn?.(w)
+    this.warned++
+    this.warningCounts.set(kind, (this.warningCounts.get(kind) ?? 0) + 1)
+    if (this.warnings.length < KEPT_WARNINGS) this.warnings.push(w)
+    this.onWarn(w)
   }
   /** Counters in name order (deterministic iteration for reports). */
   snapshot(): ReadonlyArray<readonly [string, number]> {

@@ -9,17 +9,29 @@
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 
 export class PersistPanic extends Schema.TaggedError<PersistPanic>()("PersistPanic", {
-  message: Schema.String
+  message: Schema.String,
+  /**
+   * Where an assertion that an observer needs to tell apart stands (e.g.
+   * `validator.rollupReinserted`), and the blob key it is about; most panics name neither.
+   */
+  site: Schema.optional(Schema.String),
+  key: Schema.optional(Schema.String)
 }) {}
 
-/** Throws a PersistPanic: for pure (synchronous) code that mirrors a Rust `panic!`. */
-export const unsafePanic = (message: string): never => {
-  throw new PersistPanic({ message })
+/** Names an assertion for observers: its site and the key it concerns. */
+export interface PanicSite {
+  readonly site: string
+  readonly key?: string
 }
 
-/** Rust `assert!(cond, msg)`. */
-export function assert(cond: boolean, message: string | (() => string)): asserts cond {
-  if (!cond) unsafePanic(typeof message === "string" ? message : message())
+/** Throws a PersistPanic: for pure (synchronous) code that mirrors a Rust `panic!`. */
+export const unsafePanic = (message: string, at?: PanicSite): never => {
+  throw new PersistPanic(at === undefined ? { message } : { message, ...at })
+}
+
+/** Rust `assert!(cond, msg)`; `at` names the assertion for observers. */
+export function assert(cond: boolean, message: string | (() => string), at?: PanicSite): asserts cond {
+  if (!cond) unsafePanic(typeof message === "string" ? message : message(), at)
 }
 
 /** Rust `assert_eq!(left, right)` for primitives. */

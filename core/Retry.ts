@@ -6,6 +6,7 @@
  * draws from Effect's `Random`, so a seeded run sleeps the same every time.
  */
 import { Duration, Effect, Random, Schedule } from "effect"
+import { withAttempt } from "./Attribution.ts"
 import type { ExternalError, Indeterminate } from "./Errors.ts"
 import type { MetricsRegistry } from "./Metrics.ts"
 import type { PersistConfigShape } from "./PersistConfig.ts"
@@ -28,6 +29,20 @@ export const persistDefaults = (cfg: PersistConfigShape): Schedule.Schedule<numb
   )
 
 /**
+ * `op` retried by `retry`, each run of it attributed as the next attempt at `site` (see
+ * Attribution.ts); the count starts afresh each time the whole effect runs.
+ */
+const withNumberedAttempts = <A, E, R, A2, E2, R2>(
+  site: string,
+  op: Effect.Effect<A, E, R>,
+  retry: (attempts: Effect.Effect<A, E, R>) => Effect.Effect<A2, E2, R2>
+): Effect.Effect<A2, E2, R2> =>
+  Effect.suspend(() => {
+    let attempt = 0
+    return retry(Effect.suspend(() => withAttempt(site, ++attempt, op)))
+  })
+
+/**
  * `retry_external`: retries every error, forever. Only for idempotent operations (every Blob
  * call, Consensus scans/heads/truncates, and the init CaS).
  */
@@ -36,11 +51,12 @@ export const retryExternal = <A, R>(
   site: string,
   op: Effect.Effect<A, ExternalError, R>
 ): Effect.Effect<A, never, R> =>
-    op.pipe(
+  withNumberedAttempts(site, op, (attempts) =>
+    attempts.pipe(
       Effect.tapError(() => Effect.sync(() => metrics.inc(`retries.external.${site}`))),
       Effect.retry(persistDefaults(cfg)),
       Effect.catchAll((e) => Effect.die(e)) // unreachable: the schedule never ends
-    )
+    ))
 
 /**
  * `retry_determinate`: retries Determinate errors (the operation certainly did not happen) and
@@ -51,11 +67,12 @@ export const retryDeterminate = <A, R>(
   site: string,
   op: Effect.Effect<A, ExternalError, R>
 ): Effect.Effect<A, Indeterminate, R> =>
-    op.pipe(
+  withNumberedAttempts(site, op, (attempts) =>
+    attempts.pipe(
       Effect.tapError((e) => Effect.sync(() => e._tag === "Determinate" && metrics.inc(`retries.determinate.${site}`))),
       Effect.retry({ schedule: persistDefaults(cfg), while: (e) => e._tag === "Determinate" }),
       Effect.catchTag("Determinate", (e) => Effect.die(e)) // unreachable: retried forever
-    )
+    ))
 
 /**
  * A manual retry stream (persist's `RetryStream`), for loops that sleep between attempts

@@ -22,6 +22,7 @@
 import { Effect, Either, Option } from "effect"
 import { type BlobShape } from "./Blob.ts"
 import { type CaSResult, type ConsensusShape, type VersionedData } from "./Consensus.ts"
+import { withCmd, withOp } from "./Attribution.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import { decodeRollup, encodeRollup, encodeStateDiff, rollupFrom } from "./Encoding.ts"
 import type { CodecMismatch, Indeterminate } from "./Errors.ts"
@@ -73,7 +74,7 @@ export class StateVersions {
   /** OP-1: the current state of the shard, creating it if uninitialized. */
   maybeInitShard(shardId: ShardId): Effect.Effect<TypedState, CodecMismatch> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("maybe_init_shard")(Effect.gen(function* () {
       // The common case is an initialized shard, so try that first.
       const recentLiveDiffs = yield* self.fetchRecentLiveDiffs(shardId)
       if (recentLiveDiffs.length > 0) {
@@ -85,10 +86,8 @@ export class StateVersions {
       const [initialState, initialDiff] = yield* self.writeInitialRollup(shardId)
       // The init CaS is retried even on Indeterminate: a retry after a write that landed just
       // mismatches (against ourselves), which the branch below handles.
-      const [casRes] = yield* retryExternal(
-        self.retry,
-        "maybeInitCas",
-        self.tryCompareAndSetCurrent("maybe_init_shard", null, initialState, initialDiff)
+      const [casRes] = yield* withCmd("maybe_init_shard")(
+        retryExternal(self.retry, "maybeInitCas", self.tryCompareAndSetCurrent("maybe_init_shard", null, initialState, initialDiff))
       )
       if (casRes === "Committed") return initialState
 
@@ -109,7 +108,7 @@ export class StateVersions {
       })
       if (shouldDeleteRollup) yield* self.deleteRollup(shardId, rollup.key)
       return yield* state
-    })
+    }))
   }
 
   /**
@@ -124,7 +123,7 @@ export class StateVersions {
     diff: StateDiff
   ): Effect.Effect<readonly [CaSResult, VersionedData], Indeterminate> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("try_compare_and_set_current")(Effect.gen(function* () {
       const path = newState.state.shardId
       const next: VersionedData = { seqno: newState.state.seqno, data: encodeStateDiff(diff) }
       assertEq(next.seqno, diff.seqnoTo, "versioned data seqno vs diff seqno_to")
@@ -143,7 +142,7 @@ export class StateVersions {
       }
       // Lost the CaS race; the caller decides whether and how to retry.
       return [casRes, next] as const
-    }).pipe(Effect.tapError(() => Effect.sync(() => self.metrics.inc(`cmd.${cmdName}.indeterminate`))))
+    }).pipe(Effect.tapError(() => Effect.sync(() => self.metrics.inc(`cmd.${cmdName}.indeterminate`)))))
   }
 
   /**
@@ -152,7 +151,7 @@ export class StateVersions {
    */
   fetchCurrentState(shardId: ShardId, liveDiffs: ReadonlyArray<VersionedData>): Effect.Effect<UntypedState> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("fetch_current_state")(Effect.gen(function* () {
       const retry = new RetryStream(self.cfg, self.metrics, Counter.fetchLatestStateRetries)
       for (;;) {
         const latest = liveDiffs[liveDiffs.length - 1]
@@ -181,13 +180,13 @@ export class StateVersions {
         }
         return applyEncodedDiffs(state.value, self.cfg.buildVersion, self.cfg.codecs.ts, liveDiffs)
       }
-    })
+    }))
   }
 
   /** OP-4: an iterator over every live state, or none if the shard is uninitialized. */
   fetchAllLiveStates(shardId: ShardId): Effect.Effect<Option.Option<StateVersionsIter>> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("fetch_all_live_states")(Effect.gen(function* () {
       const retry = new RetryStream(self.cfg, self.metrics, Counter.fetchLiveStatesRetries)
       let allLiveDiffs = yield* self.fetchAllLiveDiffs(shardId)
       for (;;) {
@@ -216,12 +215,12 @@ export class StateVersions {
         assertEq(earliestLiveDiff.seqno, state.value.state.seqno, "fetch_all_live_states: rollup seqno vs earliest live diff")
         return Option.some(new StateVersionsIter(self.cfg, state.value, allLiveDiffs))
       }
-    })
+    }))
   }
 
   /** OP-5: every live diff; empty iff the shard is uninitialized. */
   fetchAllLiveDiffs(shardId: ShardId): Effect.Effect<AllLiveDiffs> {
-    return retryExternal(this.retry, "fetchStateScan", this.consensus.scan(shardId, SeqNo.minimum, SCAN_ALL))
+    return withOp("fetch_all_live_diffs")(retryExternal(this.retry, "fetchStateScan", this.consensus.scan(shardId, SeqNo.minimum, SCAN_ALL)))
   }
 
   /**
@@ -230,7 +229,7 @@ export class StateVersions {
    */
   fetchRecentLiveDiffs(shardId: ShardId): Effect.Effect<RecentLiveDiffs> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("fetch_recent_live_diffs")(Effect.gen(function* () {
       const scanLimit = self.cfg.stateVersionsRecentLiveDiffsLimit
       const oldestDiffs = yield* retryExternal(self.retry, "fetchStateScan", self.consensus.scan(shardId, SeqNo.minimum, scanLimit))
       // Fast path: one page held every diff. Almost every call should end here.
@@ -250,17 +249,17 @@ export class StateVersions {
       self.metrics.inc(Counter.fetchRecentLiveDiffsSlowPath)
       // (Pedantry) unbounded, but only what accumulated between the head call and now.
       return yield* retryExternal(self.retry, "fetchStateScan", self.consensus.scan(shardId, partial.seqno, SCAN_ALL))
-    })
+    }))
   }
 
   /** OP-7: every live diff after `seqno`. (Persist TODO: apply a limit.) */
   fetchAllLiveDiffsGtSeqno(shardId: ShardId, seqno: SeqNo): Effect.Effect<ReadonlyArray<VersionedData>> {
-    return retryExternal(this.retry, "fetchStateScan", this.consensus.scan(shardId, SeqNo.next(seqno), SCAN_ALL))
+    return withOp("fetch_all_live_diffs_gt_seqno")(retryExternal(this.retry, "fetchStateScan", this.consensus.scan(shardId, SeqNo.next(seqno), SCAN_ALL)))
   }
 
   /** OP-8: truncates every diff below `seqno`, retrying forever (so never past the head: RACE-P3). */
   truncateDiffs(shardId: ShardId, seqno: SeqNo): Effect.Effect<void> {
-    return Effect.asVoid(retryExternal(this.retry, "gcTruncate", this.consensus.truncate(shardId, seqno)))
+    return withOp("truncate_diffs")(Effect.asVoid(retryExternal(this.retry, "gcTruncate", this.consensus.truncate(shardId, seqno))))
   }
 
   /**
@@ -269,7 +268,7 @@ export class StateVersions {
    */
   writeInitialRollup(shardId: ShardId): Effect.Effect<readonly [TypedState, StateDiff]> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("write_initial_rollup")(Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const empty = emptyState(self.cfg.buildVersion, shardId, self.cfg.hostname, now)
       const rollupSeqno = SeqNo.next(empty.seqno)
@@ -285,7 +284,7 @@ export class StateVersions {
       yield* self.writeRollupBlob(encoded)
       assertEq(initial.seqno, encoded.seqno, "initial rollup seqno")
       return [initialState, fromDiff(empty, initial)] as const
-    })
+    }))
   }
 
   /**
@@ -295,7 +294,7 @@ export class StateVersions {
    */
   writeRollupForState(state: TypedState, rollupId: RollupId): Effect.Effect<Option.Option<EncodedRollup>> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("write_rollup_for_state")(Effect.gen(function* () {
       const [latestRollupSeqno] = latestRollup(state.state)
       const seqno = state.state.seqno
       // Persist TODO: keep the diffs since the latest rollup in memory instead of scanning;
@@ -327,7 +326,7 @@ export class StateVersions {
       yield* self.writeRollupBlob(rollup)
       self.metrics.inc(Counter.rollupWriteSuccess)
       return Option.some(rollup)
-    })
+    }))
   }
 
   /** OP-11: encodes `state` and the diffs `(latest rollup, seqno]` as a rollup under `key`. */
@@ -341,7 +340,7 @@ export class StateVersions {
 
   /** OP-12: writes an encoded rollup to Blob, retrying forever (same bytes each time). */
   writeRollupBlob(rollup: EncodedRollup): Effect.Effect<void> {
-    return retryExternal(this.retry, "rollupSet", this.blob.set(PartialRollupKey.complete(rollup.key, rollup.shardId), rollup.buf))
+    return withOp("write_rollup_blob")(retryExternal(this.retry, "rollupSet", this.blob.set(PartialRollupKey.complete(rollup.key, rollup.shardId), rollup.buf)))
   }
 
   /**
@@ -350,7 +349,7 @@ export class StateVersions {
    */
   fetchRollupAtSeqno(shardId: ShardId, liveDiffs: ReadonlyArray<VersionedData>, seqno: SeqNo): Effect.Effect<Option.Option<UntypedState>> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("fetch_rollup_at_seqno")(Effect.gen(function* () {
       let rollupKeyForMigration: HollowRollup | undefined
       for (const x of liveDiffs) {
         const diff = decodeDiffOrPanic(self.cfg.buildVersion, x)
@@ -375,13 +374,13 @@ export class StateVersions {
       self.metrics.inc(Counter.rollupAtSeqnoMigration)
       self.metrics.warn("rollupAtSeqnoMigration", `only found rollup for ${shardId} ${seqno} via migration`)
       return yield* self.fetchRollupAtKey(shardId, rollupKeyForMigration.key)
-    })
+    }))
   }
 
   /** OP-14: the rollup at `key`, decoded, if it exists. Undecodable bytes panic. */
   fetchRollupAtKey(shardId: ShardId, rollupKey: PartialRollupKey): Effect.Effect<Option.Option<UntypedState>> {
     const self = this
-    return Effect.gen(function* () {
+    return withOp("fetch_rollup_at_key")(Effect.gen(function* () {
       const buf = yield* retryExternal(self.retry, "rollupGet", self.blob.get(PartialRollupKey.complete(rollupKey, shardId)))
       if (Option.isNone(buf)) return Option.none()
       const decoded = decodeRollup(self.cfg.buildVersion, buf.value)
@@ -394,12 +393,12 @@ export class StateVersions {
         )
       }
       return Option.some({ state: decoded.right.state, codecs: decoded.right.codecs })
-    })
+    }))
   }
 
   /** OP-16: deletes the rollup at `key`, if it exists. */
   deleteRollup(shardId: ShardId, key: PartialRollupKey): Effect.Effect<void> {
-    return Effect.asVoid(retryExternal(this.retry, "rollupDelete", this.blob.delete(PartialRollupKey.complete(key, shardId))))
+    return withOp("delete_rollup")(Effect.asVoid(retryExternal(this.retry, "rollupDelete", this.blob.delete(PartialRollupKey.complete(key, shardId)))))
   }
 }
 

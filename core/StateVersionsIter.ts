@@ -144,8 +144,8 @@ export class ReferencedBlobValidator {
   }
 
   addIncBlob(x: HollowBlobRef): void {
-    if (x._tag === "Batch") assert(this.addBatch(INC, x.batch), () => `batch re-inserted: ${batchIdentity(x.batch)}`)
-    else assert(this.rollups.add(INC, rollupIdentity(x.rollup)), () => `rollup re-inserted: ${x.rollup.key}`)
+    if (x._tag === "Batch") assert(this.addBatch(INC, x.batch), () => `batch re-inserted: ${batchIdentity(x.batch)}`, { site: "validator.batchReinserted" })
+    else assert(this.rollups.add(INC, rollupIdentity(x.rollup)), () => `rollup re-inserted: ${x.rollup.key}`, { site: "validator.rollupReinserted", key: x.rollup.key })
   }
 
   /** Objects already in the full view: consecutive states share most of them. */

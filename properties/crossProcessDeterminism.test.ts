@@ -14,8 +14,8 @@ const STEPS = "400"
  * tsx's loader, as vitest and the scripts do. The two must not differ by a byte.
  */
 const LAUNCH = {
-  bundle: ["sim/launch.mjs", "sim/cli.ts"],
-  tsx: ["--import", "tsx", "sim/cli.ts"]
+  bundle: ["sim/cli/launch.mjs", "sim/cli/main.ts"],
+  tsx: ["--import", "tsx", "sim/cli/main.ts"]
 }
 
 /** One sweep in a separate Node process, keeping every trace; returns seed -> digest. */

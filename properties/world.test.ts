@@ -1,7 +1,8 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Choices } from "../sim/Choices.ts"
-import { runWorld } from "../sim/World.ts"
+import { Choices } from "../sim/kernel/Choices.ts"
+import { runWorld } from "../sim/world/World.ts"
+import { violationLine } from "../sim/trace/Summary.ts"
 import { tapeArb, unknownViolationsOf, violationsOf, writeReproduction } from "./worldTapes.ts"
 
 const STEPS = 600
@@ -16,7 +17,7 @@ describe("whole-world properties", () => {
     if (res.failed) {
       const tape = res.counterexample![0]
       const replay = writeReproduction("property-invariants", tape, STEPS, null)
-      expect.fail(`invariants broken by a generated world (shrunk to ${tape.length} draws): ${violationsOf(tape, STEPS)[0]?.message}\nreproduce with: ${replay}`)
+      expect.fail(`invariants broken by a generated world (shrunk to ${tape.length} draws): ${violationsOf(tape, STEPS).map(violationLine)[0]}\nreproduce with: ${replay}`)
     }
     expect(res.numRuns).toBe(25)
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { Choices } from "../sim/Choices.ts"
-import { runWorld } from "../sim/World.ts"
+import { Choices } from "../sim/kernel/Choices.ts"
+import { runWorld } from "../sim/world/World.ts"
 import { plantedBugs } from "./Bugs.ts"
 
 /** How many random seeds each planted bug may take to be caught. */

@@ -7,6 +7,7 @@
 import { Cause, Deferred, Effect, Either, Exit, FiberId, Layer, Random, Scope } from "effect"
 import { Antichain } from "../Antichain.ts"
 import { Blob, fromStore as blobFromStore } from "../Blob.ts"
+import { ProcessObserver, type ProcessObserverShape, unobserved } from "../ProcessObserver.ts"
 import { PersistClient, type ShardHandle } from "../Client.ts"
 import { type CompareAndAppendRes } from "../Machine.ts"
 import { Consensus, type ConsensusShape, fromStore as consensusFromStore } from "../Consensus.ts"
@@ -97,19 +98,23 @@ export const startProcess = (
     const full: PersistConfigShape = { ...defaultPersistConfig, hostname: name, ...cfg }
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const failures: Array<Cause.Cause<unknown>> = []
+    const failed = Deferred.unsafeMake<never>(FiberId.none)
+    const observer: ProcessObserverShape = {
+      ...unobserved,
+      backgroundFailure: (cause) => {
+        failures.push(cause)
+        Deferred.unsafeDone(failed, Exit.failCause(cause as Cause.Cause<never>))
+      }
+    }
     const layer = Layer.mergeAll(
       Layer.succeed(Consensus, withAfter(scriptedConsensus(stores.consensus, script), after)),
       Layer.succeed(Blob, scriptedBlob(stores.blob, script)),
       PersistConfig.layer(full),
-      Layer.succeed(Metrics, metrics)
+      Layer.succeed(Metrics, metrics),
+      Layer.succeed(ProcessObserver, observer)
     )
     const client = yield* PersistClient.make.pipe(Effect.provide(layer), Scope.extend(scope))
-    const failures: Array<Cause.Cause<unknown>> = []
-    const failed = Deferred.unsafeMake<never>(FiberId.none)
-    client.onBackgroundFailure = (cause) => {
-      failures.push(cause)
-      Deferred.unsafeDone(failed, Exit.failCause(cause as Cause.Cause<never>))
-    }
     const guard = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.raceFirst(effect, Deferred.await(failed))
     return { name, cfg: full, script, after, metrics, client, scope, failures, crash: Scope.close(scope, Exit.void), guard }
   })

@@ -7,12 +7,12 @@
  * and reports each broken invariant by its spec id. Leaks (INV-16) are counted, not failed.
  */
 import { Either } from "effect"
-import { Antichain } from "../core/Antichain.ts"
-import type { MemBlob } from "../core/Blob.ts"
-import type { MemConsensus, VersionedData } from "../core/Consensus.ts"
-import { decodeRollup, decodeStateDiff } from "../core/Encoding.ts"
-import type { ShardId } from "../core/Ids.ts"
-import { BlobKey, PartialRollupKey } from "../core/Paths.ts"
+import { Antichain } from "../../core/Antichain.ts"
+import type { MemBlob } from "../../core/Blob.ts"
+import type { MemConsensus, VersionedData } from "../../core/Consensus.ts"
+import { decodeRollup, decodeStateDiff } from "../../core/Encoding.ts"
+import type { ShardId } from "../../core/Ids.ts"
+import { BlobKey, PartialRollupKey } from "../../core/Paths.ts"
 import {
   blobRefKeys,
   isTombstone,
@@ -21,9 +21,16 @@ import {
   seqnoSince,
   type State,
   traceUpper
-} from "../core/State.ts"
-import { applyDiff, mapBlobDeletes, mapBlobInserts } from "../core/StateDiff.ts"
-import type { Violation } from "./Trace.ts"
+} from "../../core/State.ts"
+import { applyDiff, mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
+import * as V from "./Violations.ts"
+import type { RequestBy, Violation } from "./Violations.ts"
+
+/** The fields of violation kind `S` that the checker supplies (step and time it adds itself). */
+export type FieldsOf<S extends { make: (props: any) => Violation }> = Omit<Parameters<S["make"]>[0], "step" | "t" | "invariant" | "_tag">
+
+/** Who applied the change being checked, when the checker is fed outside a world (tests). */
+export const unknownRequest: RequestBy = { process: "?", task: "?", cmd: "", op: "" }
 
 export class Checker {
   readonly violations: Array<Violation> = []
@@ -55,11 +62,22 @@ export class Checker {
     private readonly buildVersion: string
   ) {}
 
-  private fail(invariant: string, message: string): void {
-    // One report per invariant per step is enough to read.
+  private fail<S extends { make: (props: any) => Violation }>(kind: S, fields: FieldsOf<S>): void {
+    const v = kind.make({ ...fields, step: this.step, t: this.t })
+    // One report per kind per step is enough to read.
     const last = this.violations[this.violations.length - 1]
-    if (last !== undefined && last.step === this.step && last.invariant === invariant) return
-    this.violations.push({ step: this.step, t: this.t, invariant, message })
+    if (last !== undefined && last.step === this.step && last._tag === v._tag) return
+    this.violations.push(v)
+  }
+
+  /**
+   * After a change the checker cannot follow (a diff that does not decode or apply), its copy
+   * of the history is no longer the store's: it says so once and checks nothing more in this
+   * world, rather than report nonsense or crash the sweep.
+   */
+  private desync(why: string): void {
+    this.fail(V.CheckerFailed, { message: `desynchronised (${why}); no further checks in this world` })
+    this.enabled = false
   }
 
   get current(): State | undefined {
@@ -73,37 +91,50 @@ export class Checker {
   }
 
   /** A CaS committed `row` (called by the world right after applying it). */
-  onCommit(row: VersionedData): void {
+  onCommit(row: VersionedData, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
     const decoded = decodeStateDiff(this.buildVersion, row.data)
-    if (Either.isLeft(decoded)) return this.fail("INV-8", `row ${row.seqno} does not decode: ${JSON.stringify(decoded.left)}`)
+    if (Either.isLeft(decoded)) {
+      this.fail(V.DiffUndecodable, { seqno: row.seqno, error: JSON.stringify(decoded.left) })
+      return this.desync(`row ${row.seqno} does not decode`)
+    }
     const diff = decoded.right
     if (diff.seqnoTo !== row.seqno || diff.seqnoFrom !== row.seqno - 1) {
-      this.fail("INV-3", `row ${row.seqno} holds a diff ${diff.seqnoFrom}->${diff.seqnoTo}`)
+      this.fail(V.DiffSeqnosWrong, { seqno: row.seqno, seqnoFrom: diff.seqnoFrom, seqnoTo: diff.seqnoTo })
     }
     let next: State | undefined
     if (this.head === 0) {
       // INV-2: the first version is seqno 1 and is its own rollup.
-      if (row.seqno !== 1) this.fail("INV-2", `first version written at seqno ${row.seqno}`)
-      const bytes = this.blob.unsafeGet(PartialRollupKey.complete(diff.latestRollupKey, this.shardId))
-      if (bytes === undefined) return this.fail("INV-2", `initial rollup ${diff.latestRollupKey} is not in Blob`)
+      if (row.seqno !== 1) this.fail(V.FirstVersionNotOne, { seqno: row.seqno })
+      const key = PartialRollupKey.complete(diff.latestRollupKey, this.shardId)
+      const bytes = this.blob.unsafeGet(key)
+      if (bytes === undefined) {
+        this.fail(V.InitialRollupMissing, { seqno: row.seqno, key })
+        return this.desync("the initial rollup is missing")
+      }
       const r = decodeRollup(this.buildVersion, bytes)
-      if (Either.isLeft(r)) return this.fail("INV-14", `initial rollup does not decode: ${JSON.stringify(r.left)}`)
+      if (Either.isLeft(r)) {
+        this.fail(V.RollupUndecodable, { key, error: JSON.stringify(r.left) })
+        return this.desync("the initial rollup does not decode")
+      }
       next = r.right.state
       this.earliest = row.seqno
       for (const k of referencedBlobKeys(next)) this.addCurRef(k, row.seqno)
     } else {
-      if (row.seqno !== this.head + 1) this.fail("INV-3", `row ${row.seqno} committed after head ${this.head}`)
+      if (row.seqno !== this.head + 1) this.fail(V.CommitNotAfterHead, { seqno: row.seqno, head: this.head })
       const prev = this.states.get(this.head)!
       const applied = applyDiff(prev, diff)
-      if (Either.isLeft(applied)) return this.fail("INV-8", `diff ${row.seqno} does not apply to state ${this.head}: ${applied.left}`)
+      if (Either.isLeft(applied)) {
+        this.fail(V.DiffDoesNotApply, { seqno: row.seqno, head: this.head, error: String(applied.left) })
+        return this.desync(`diff ${row.seqno} does not apply`)
+      }
       next = applied.right
       mapBlobDeletes(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) this.dropCurRef(k, row.seqno - 1)
       })
       mapBlobInserts(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) {
-          if (this.everReferenced.has(k)) this.fail("INV-18", `diff ${row.seqno} re-inserts ${k}, referenced by an earlier version`)
+          if (this.everReferenced.has(k)) this.fail(V.BlobReinserted, { seqno: row.seqno, key: k, rollup: BlobKey.isRollup(k), by })
           this.addCurRef(k, row.seqno)
         }
       })
@@ -111,9 +142,9 @@ export class Checker {
     }
     this.head = row.seqno
     this.states.set(row.seqno, next)
-    if (next.collections.rollups.size === 0) return this.fail("INV-11", `state ${row.seqno} has no rollup`)
+    if (next.collections.rollups.size === 0) return this.fail(V.NoRollup, { seqno: row.seqno })
     const latestKey = latestRollup(next)[1].key
-    if (diff.latestRollupKey !== latestKey) this.fail("INV-10", `diff ${row.seqno} names ${diff.latestRollupKey}, state's latest is ${latestKey}`)
+    if (diff.latestRollupKey !== latestKey) this.fail(V.LatestRollupKeyMismatch, { seqno: row.seqno, diffKey: diff.latestRollupKey, stateKey: latestKey })
     // Entries never change once in: checking each new or updated one checks every state.
     if (row.seqno === this.earliest) for (const [s, r] of next.collections.rollups) this.checkRollupEntry(next.seqno, s, r.key)
     else for (const d of diff.rollups) if (d.val._tag !== "Delete") this.checkRollupEntry(next.seqno, d.key, d.val.to.key)
@@ -122,15 +153,18 @@ export class Checker {
   /** INV-12 (the key names its seqno) and INV-13 (linked after it was taken, or the initial one). */
   private checkRollupEntry(stateSeqno: number, s: number, key: string): void {
     const p = BlobKey.parseIds(PartialRollupKey.complete(key as PartialRollupKey, this.shardId))
-    if (Either.isLeft(p) || p.right[1]._tag !== "Rollup" || p.right[1].seqno !== s) this.fail("INV-12", `rollup entry ${s} has key ${key}`)
-    if (!(s < stateSeqno || (s === 1 && stateSeqno === 1))) this.fail("INV-13", `state ${stateSeqno} lists a rollup at ${s}`)
+    if (Either.isLeft(p) || p.right[1]._tag !== "Rollup" || p.right[1].seqno !== s) this.fail(V.RollupKeyWrongSeqno, { stateSeqno, rollupSeqno: s, key })
+    if (!(s < stateSeqno || (s === 1 && stateSeqno === 1))) this.fail(V.RollupNotBelowState, { stateSeqno, rollupSeqno: s })
   }
 
   /** The state at `seqno` (now current) references `key`: it must exist (INV-9, INV-17). */
   private addCurRef(key: string, seqno: number): void {
     this.everReferenced.add(key)
     this.curRefs.set(key, (this.curRefs.get(key) ?? 0) + 1)
-    if (!this.blob.has(key)) this.fail(BlobKey.isRollup(key) ? "INV-9" : "INV-17", `state ${seqno} references ${key}, which is not in Blob`)
+    if (!this.blob.has(key)) {
+      if (BlobKey.isRollup(key)) this.fail(V.RollupMissing, { seqno, key })
+      else this.fail(V.PartMissing, { seqno, key })
+    }
   }
 
   private dropCurRef(key: string, lastSeqno: number): void {
@@ -146,27 +180,34 @@ export class Checker {
   private checkTransition(prev: State, next: State): void {
     const a = prev.collections
     const b = next.collections
-    if (!(next.walltimeMs > prev.walltimeMs)) this.fail("INV-S1", `walltime ${prev.walltimeMs} -> ${next.walltimeMs}`)
-    if (!Antichain.lessEqual(a.trace.since, b.trace.since)) this.fail("INV-S2", `since regressed at ${next.seqno}`)
-    if (!Antichain.lessEqual(traceUpper(a.trace), traceUpper(b.trace))) this.fail("INV-S2", `upper regressed at ${next.seqno}`)
-    if (b.lastGcReq < a.lastGcReq) this.fail("INV-S3", `last_gc_req regressed ${a.lastGcReq} -> ${b.lastGcReq}`)
+    const seqno = next.seqno
+    if (!(next.walltimeMs > prev.walltimeMs)) this.fail(V.WalltimeRegressed, { seqno, before: prev.walltimeMs, after: next.walltimeMs })
+    if (!Antichain.lessEqual(a.trace.since, b.trace.since)) {
+      this.fail(V.FrontierRegressed, { seqno, frontier: "since", before: Antichain.render(a.trace.since), after: Antichain.render(b.trace.since) })
+    }
+    if (!Antichain.lessEqual(traceUpper(a.trace), traceUpper(b.trace))) {
+      this.fail(V.FrontierRegressed, { seqno, frontier: "upper", before: Antichain.render(traceUpper(a.trace)), after: Antichain.render(traceUpper(b.trace)) })
+    }
+    if (b.lastGcReq < a.lastGcReq) this.fail(V.LastGcReqRegressed, { seqno, before: a.lastGcReq, after: b.lastGcReq })
     const [before, after] = [seqnoSince(prev), seqnoSince(next)]
-    if (b.lastGcReq > after) this.fail("INV-S3", `last_gc_req ${b.lastGcReq} > seqno_since ${after}`)
+    if (b.lastGcReq > after) this.fail(V.LastGcReqPastSeqnoSince, { seqno, lastGcReq: b.lastGcReq, seqnoSince: after })
     // seqno_since changes only with a commit, so checking each transition covers every step.
-    if (after < before) this.fail("INV-S4", `seqno_since regressed ${before} -> ${after} at ${next.seqno}`)
+    if (after < before) this.fail(V.SeqnoSinceRegressed, { seqno, before, after })
     if (isTombstone(a)) {
       const same = a.writers.size === b.writers.size && a.leasedReaders.size === b.leasedReaders.size && a.trace.batches.length === b.trace.batches.length
-      if (!same) this.fail("INV-S7", `tombstone changed handles or batches at ${next.seqno}`)
+      if (!same) this.fail(V.TombstoneChanged, { seqno })
     }
     for (const [id, w] of b.writers) {
       const was = a.writers.get(id)
-      if (was !== undefined && !Antichain.lessEqual(was.mostRecentWriteUpper, w.mostRecentWriteUpper)) this.fail("INV-S8", `writer ${id} upper regressed`)
-      if (!Antichain.lessEqual(w.mostRecentWriteUpper, traceUpper(b.trace))) this.fail("INV-S8", `writer ${id} upper past the shard upper`)
+      if (was !== undefined && !Antichain.lessEqual(was.mostRecentWriteUpper, w.mostRecentWriteUpper)) this.fail(V.WriterUpperWrong, { seqno, writerId: id, problem: "regressed" })
+      if (!Antichain.lessEqual(w.mostRecentWriteUpper, traceUpper(b.trace))) this.fail(V.WriterUpperWrong, { seqno, writerId: id, problem: "past the shard upper" })
     }
     let meet: Antichain | undefined
     for (const r of b.leasedReaders.values()) meet = meet === undefined ? r.since : Antichain.meet(meet, r.since)
     for (const r of b.criticalReaders.values()) meet = meet === undefined ? r.since : Antichain.meet(meet, r.since)
-    if (meet !== undefined && !Antichain.lessEqual(b.trace.since, meet)) this.fail("INV-S6", `trace since ${Antichain.render(b.trace.since)} past the readers' ${Antichain.render(meet)}`)
+    if (meet !== undefined && !Antichain.lessEqual(b.trace.since, meet)) {
+      this.fail(V.SincePastReaders, { seqno, since: Antichain.render(b.trace.since), readersSince: Antichain.render(meet) })
+    }
   }
 
   /** A truncate was applied: live states below the new earliest are gone. */
@@ -174,7 +215,7 @@ export class Checker {
     if (!this.enabled) return
     const rows = this.consensus.rows(this.shardId)
     const e = rows[0]?.seqno
-    if (e === undefined) return this.fail("INV-1", "an initialized shard lost every version")
+    if (e === undefined) return this.fail(V.ShardLostEveryVersion, {})
     for (let s = this.earliest; s < e; s++) this.states.delete(s)
     this.earliest = e
     let drop = 0
@@ -203,18 +244,18 @@ export class Checker {
    * counts (INV-9); older live states may name rollups that are gone (INV-15), because nobody
    * reconstructs from a rollup other than the one at the earliest version or the latest one.
    */
-  onBlobDelete(key: string): void {
+  onBlobDelete(key: string, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
     const cur = this.current
     if (cur === undefined) return
     if (BlobKey.isRollup(key)) {
-      if (this.curRefs.has(key)) this.fail("INV-9", `deleted ${key}, listed by the current state ${this.head}`)
+      if (this.curRefs.has(key)) this.fail(V.LiveRollupDeleted, { key, head: this.head, by })
       return
     }
     const since = seqnoSince(cur)
     const last = this.curRefs.has(key) ? this.head : this.droppedAt.get(key)
     if (last !== undefined && last >= Math.max(since, this.earliest)) {
-      this.fail("INV-17", `deleted ${key}, referenced by live state ${last} (seqno_since ${since})`)
+      this.fail(V.LivePartDeleted, { key, liveSeqno: last, seqnoSince: since, by })
     }
   }
 
@@ -227,8 +268,8 @@ export class Checker {
   onCachedSeqno(process: string, seqno: number): void {
     if (!this.enabled) return
     const before = this.cachedSeqnos.get(process) ?? 0
-    if (seqno < before) this.fail("INV-4", `${process}'s cached state regressed ${before} -> ${seqno}`)
-    if (seqno > this.head) this.fail("INV-4", `${process}'s cached state ${seqno} is past the head ${this.head}`)
+    if (seqno < before) this.fail(V.CachedStateRegressed, { process, before, after: seqno })
+    if (seqno > this.head) this.fail(V.CachedStatePastHead, { process, seqno, head: this.head })
     this.cachedSeqnos.set(process, seqno)
   }
   /** A restarted process starts again from nothing. */
@@ -242,25 +283,28 @@ export class Checker {
     this.checks++
     const rows = this.consensus.rows(this.shardId)
     if (this.head === 0) {
-      if (rows.length > 0) this.fail("INV-1", "Consensus has rows the checker never saw committed")
+      if (rows.length > 0) this.fail(V.RowsNeverCommitted, {})
       return
     }
     const cur = this.current
     if (cur === undefined) return
-    if (rows.length === 0) return this.fail("INV-1", "initialized shard has no versions")
+    if (rows.length === 0) return this.fail(V.ShardLostEveryVersion, {})
     if (rows[0]!.seqno !== this.earliest || rows[rows.length - 1]!.seqno !== this.head) {
-      this.fail("INV-6", `checker sees [${this.earliest}, ${this.head}], Consensus holds [${rows[0]!.seqno}, ${rows[rows.length - 1]!.seqno}]`)
+      this.fail(V.LiveRangeMismatch, { checkerEarliest: this.earliest, checkerHead: this.head, storeEarliest: rows[0]!.seqno, storeHead: rows[rows.length - 1]!.seqno })
     }
     const since = seqnoSince(cur)
-    if (this.earliest > since) this.fail("INV-5", `earliest ${this.earliest} > seqno_since ${since}`)
+    if (this.earliest > since) this.fail(V.EarliestPastSeqnoSince, { earliest: this.earliest, seqnoSince: since })
     for (const r of cur.collections.leasedReaders.values()) {
-      if (r.seqno < this.earliest || r.seqno > this.head) this.fail("INV-S5", `reader hold ${r.seqno} outside [${this.earliest}, ${this.head}]`)
+      if (r.seqno < this.earliest || r.seqno > this.head) this.fail(V.ReaderHoldOutsideLive, { readerSeqno: r.seqno, earliest: this.earliest, head: this.head })
     }
     const atEarliest = cur.collections.rollups.get(this.earliest as never)
-    if (atEarliest === undefined) this.fail("INV-7", `current state (${this.head}) has no rollup at earliest ${this.earliest}`)
-    else if (!this.blob.has(PartialRollupKey.complete(atEarliest.key, this.shardId))) this.fail("INV-7", `rollup at earliest ${this.earliest} (${atEarliest.key}) is not in Blob`)
+    if (atEarliest === undefined) this.fail(V.NoRollupAtEarliest, { earliest: this.earliest, head: this.head })
+    else {
+      const key = PartialRollupKey.complete(atEarliest.key, this.shardId)
+      if (!this.blob.has(key)) this.fail(V.EarliestRollupMissing, { earliest: this.earliest, key })
+    }
     if (!Antichain.lessEqual(this.ackedUpper, traceUpper(cur.collections.trace))) {
-      this.fail("HIST-append", `acknowledged upper ${Antichain.render(this.ackedUpper)} is past the shard upper ${Antichain.render(traceUpper(cur.collections.trace))}`)
+      this.fail(V.AcknowledgedAppendLost, { ackedUpper: Antichain.render(this.ackedUpper), shardUpper: Antichain.render(traceUpper(cur.collections.trace)) })
     }
   }
 

@@ -13,11 +13,11 @@
 import { execFileSync } from "node:child_process"
 import { cpus } from "node:os"
 import { Worker } from "node:worker_threads"
-import { Choices } from "./Choices.ts"
-import { measureRawRoundTrip } from "./rawRoundTrip.ts"
+import { Choices } from "../kernel/Choices.ts"
+import { measureRawRoundTrip } from "../kernel/rawRoundTrip.ts"
 import { sweepParallel } from "./Sweep.ts"
-import type { SwarmConfig } from "./SwarmConfig.ts"
-import { runWorld } from "./World.ts"
+import type { SwarmConfig } from "../world/SwarmConfig.ts"
+import { runWorld } from "../world/World.ts"
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)

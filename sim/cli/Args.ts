@@ -2,8 +2,8 @@
  * Command-line parsing for `npm run sim`. Every malformed input is a UsageError with a one-line
  * message (exit 2), never a stack trace.
  */
-/** Delivered requests in a run's main phase unless `--steps` says otherwise. */
-export const DEFAULT_STEPS = 2000
+export { DEFAULT_STEPS } from "../trace/Run.ts"
+import { DEFAULT_STEPS } from "../trace/Run.ts"
 
 export class UsageError extends Error {
   override readonly name = "UsageError"

@@ -6,7 +6,7 @@
 // of the throughput. Its loader also makes each sweep worker thread spend ~1.5 s compiling
 // before its first seed. A bundle built here takes well under a second and loads in one file.
 //
-// Usage: node sim/launch.mjs <entry.ts> [args...]
+// Usage: node sim/cli/launch.mjs <entry.ts> [args...]
 // The sweep's worker entry is bundled beside the main one, so the bundled Sweep module finds
 // `./sweepWorker.mjs` next to itself. Files are written to a temporary name and renamed, so
 // concurrent runs never read a half-written bundle. If esbuild cannot be loaded, falls back
@@ -16,10 +16,10 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
 const [entry, ...rest] = process.argv.slice(2)
 if (entry === undefined) {
-  console.error("usage: node sim/launch.mjs <entry.ts> [args...]")
+  console.error("usage: node sim/cli/launch.mjs <entry.ts> [args...]")
   process.exit(2)
 }
 const entryPath = join(root, entry)
@@ -33,7 +33,7 @@ const bundle = async () => {
   const { build } = await import("esbuild")
   const outdir = join(root, "node_modules", ".cache", "persist-sim")
   const result = await build({
-    entryPoints: { [name]: entryPath, sweepWorker: join(root, "sim", "sweepWorker.ts") },
+    entryPoints: { [name]: entryPath, sweepWorker: join(root, "sim", "cli", "sweepWorker.ts") },
     bundle: true,
     platform: "node",
     format: "esm",

@@ -1,7 +1,9 @@
 /**
  * The one-screen human summary of a run, and the JSON object for scripts.
  */
-import { describeConfig } from "./SwarmConfig.ts"
+import { KNOWN_FINDINGS } from "../check/Findings.ts"
+import { renderViolation, type Violation } from "../check/Violations.ts"
+import { describeConfig } from "../world/SwarmConfig.ts"
 import type { Outcome } from "./Run.ts"
 
 /** Counters that prove a path was taken; a sweep reports how many seeds reached each. */
@@ -46,7 +48,9 @@ export const toJson = (o: Outcome, traceFile: string | null) => ({
   steps: o.result.steps,
   virtualTimeMs: Math.round(o.result.virtualTimeMs),
   violations: o.result.violations,
-  knownFinding: o.result.knownFinding,
+  findings: o.result.findings,
+  unexplained: o.result.unexplained.length,
+  verdict: verdictOf(o),
   faults: o.result.faults,
   marks: Object.fromEntries(o.result.marks),
   leaks: o.result.leaks,
@@ -54,6 +58,13 @@ export const toJson = (o: Outcome, traceFile: string | null) => ({
   exitCode: o.exitCode,
   trace: traceFile
 })
+
+/** `pass`, `known` (every violation explained by a known finding) or `new`. */
+export const verdictOf = (o: Outcome): "pass" | "known" | "new" =>
+  o.result.violations.length === 0 ? "pass" : o.result.unexplained.length === 0 ? "known" : "new"
+
+/** One violation on one line: its invariant, kind, step, time and the rendered sentence. */
+export const violationLine = (v: Violation): string => `${v.invariant} ${v._tag} at step ${v.step} (t=${Math.round(v.t)}ms): ${renderViolation(v)}`
 
 export const summary = (o: Outcome, wallMs: number, traceFile: string | null, replay: string): string => {
   const r = o.result
@@ -63,7 +74,7 @@ export const summary = (o: Outcome, wallMs: number, traceFile: string | null, re
     .join(" ")
   const hit = marksHit(o)
   const lines = [
-    `persist-sim ${o.spec.seed !== null ? `seed ${o.spec.seed}` : "replay"}${o.spec.bug !== null ? ` with planted bug ${o.spec.bug}` : ""}: ${r.violations.length === 0 ? "all invariants held" : `${r.violations.length} VIOLATION(S)${r.knownFinding !== null ? ` — reproduces known finding ${r.knownFinding}` : ""}`}`,
+    `persist-sim ${o.spec.seed !== null ? `seed ${o.spec.seed}` : "replay"}${o.spec.bug !== null ? ` with planted bug ${o.spec.bug}` : ""}: ${headline(o)}`,
     `  config      ${describeConfig(r.config)}`,
     `  run         ${r.steps} delivered requests, ${(r.virtualTimeMs / 1000).toFixed(1)} s virtual, ${wallMs.toFixed(0)} ms wall`,
     `  faults      ${faults || "none"}`,
@@ -73,9 +84,26 @@ export const summary = (o: Outcome, wallMs: number, traceFile: string | null, re
     `  warnings    ${r.warnings}`,
     `  digest      ${r.digest}`
   ]
-  for (const v of r.violations.slice(0, 10)) lines.push(`  VIOLATION   ${v.invariant} at step ${v.step} (t=${Math.round(v.t)}ms): ${v.message}`)
+  const unexplained = new Set(r.unexplained)
+  for (const v of r.violations.slice(0, 10)) lines.push(`  ${unexplained.has(v) ? "VIOLATION" : "known    "}   ${violationLine(v)}`)
   if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`)
+  for (const id of r.findings) {
+    const f = KNOWN_FINDINGS.find((k) => k.id === id)
+    if (f !== undefined) lines.push(`  finding     ${f.id}: ${f.title} (${f.spec}); upstream: ${f.upstream}`)
+  }
   if (traceFile !== null) lines.push(`  trace       ${traceFile}`)
   lines.push(`reproduce with: ${replay}`)
   return lines.join("\n")
+}
+
+const headline = (o: Outcome): string => {
+  const r = o.result
+  switch (verdictOf(o)) {
+    case "pass":
+      return "all invariants held"
+    case "known":
+      return `${r.violations.length} VIOLATION(S) — all explained by known finding ${r.findings.join(", ")}`
+    case "new":
+      return `${r.violations.length} VIOLATION(S), ${r.unexplained.length} NEW (not explained by a known finding${r.findings.length > 0 ? `; also reproduces ${r.findings.join(", ")}` : ""})`
+  }
 }

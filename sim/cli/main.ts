@@ -5,12 +5,13 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { HELP, parseArgs, UsageError, type CliArgs } from "./Args.ts"
-import { firstDivergence, readTrace, replayCommand, runSpec, toTraceFile, type Outcome } from "./Run.ts"
-import { summary, toJson } from "./Summary.ts"
-import { toJsonLines } from "./Trace.ts"
-import { plantedBugs } from "../scenarios/Bugs.ts"
+import { firstDivergence, readTrace, replayCommand, runSpec, toTraceFile, TraceReadError, type Outcome } from "../trace/Run.ts"
+import { bugSwitches } from "./Bugs.ts"
+import { summary, toJson } from "../trace/Summary.ts"
+import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
+import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
-import { NondeterminismError } from "./Traps.ts"
+import { NondeterminismError } from "../kernel/Traps.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -23,26 +24,43 @@ const writeTrace = (dir: string, name: string, o: Outcome, replayOf: string | nu
 
 const runOne = (args: CliArgs, seed: number): number => {
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, keepEvents: true })
+  const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, bugs: bugSwitches(args.bug), keepEvents: true })
   const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
   else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)))
   return o.exitCode
 }
 
+/**
+ * Why a replay does not reproduce its recording, or null when it does: the recorded seed must
+ * have drawn the tape's first draws, every event must match field by field, and the digest too.
+ */
+const replayMismatch = (recorded: TraceFile, o: Outcome): string | null => {
+  const seed = recorded.header.seed
+  if (seed !== null) {
+    // The tape is what replays; a header whose seed does not draw it was edited or mixed up.
+    const seeded = runSpec({ ...o.spec, seed, tape: null, keepEvents: false })
+    if (seeded.result.digest !== o.result.digest) return `the header's seed ${seed} does not draw this trace's tape (edited header?)`
+  }
+  const where = firstDivergence(recorded.events, o.result.events)
+  if (where !== null) return `first difference at ${where}`
+  if (o.result.digest !== recorded.digest) return `recorded digest ${recorded.digest}, replayed ${o.result.digest} (events identical: the final facts differ)`
+  return null
+}
+
 const replay = (args: CliArgs, file: string): number => {
   const recorded = readTrace(file)
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, keepEvents: true })
-  if (o.result.digest !== recorded.digest) {
-    const where = firstDivergence(recorded.events, o.result.events)
-    const msg = `replay diverged: recorded digest ${recorded.digest}, replayed ${o.result.digest}; first difference at ${where}`
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true })
+  const mismatch = replayMismatch(recorded, o)
+  if (mismatch !== null) {
+    const msg = `replay diverged: ${mismatch}`
     if (args.json) console.log(JSON.stringify({ ...toJson(o, file), diverged: true, message: msg }))
     else console.error(msg)
     return 3
   }
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
-  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + `\nreplay reproduced digest ${o.result.digest} and exit code ${o.exitCode}`)
+  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + `\nreplay reproduced every event, digest ${o.result.digest} and exit code ${o.exitCode}`)
   return o.exitCode
 }
 
@@ -78,7 +96,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 try {
   process.exitCode = main(process.argv.slice(2))
 } catch (e) {
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof TraceReadError) {
     console.error(`persist-sim: ${e.message}`)
     process.exitCode = 2
   } else if (e instanceof NondeterminismError) {

@@ -3,8 +3,8 @@
  * and roles, a rate per fault kind (some zero), persist knobs — so different seeds explore
  * different corners. Draw 0 everywhere gives the simplest world: two processes, no faults.
  */
-import type { PersistConfigShape } from "../core/PersistConfig.ts"
-import type { Choices } from "./Choices.ts"
+import type { PersistConfigShape } from "../../core/PersistConfig.ts"
+import type { Choices } from "../kernel/Choices.ts"
 
 export type Role = "writer" | "reader" | "inspector"
 

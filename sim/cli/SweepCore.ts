@@ -4,17 +4,23 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { runSpec, toTraceFile } from "./Run.ts"
-import { marksHit } from "./Summary.ts"
-import { toJsonLines } from "./Trace.ts"
+import { violationKind } from "../check/Violations.ts"
+import { runSpec, toTraceFile } from "../trace/Run.ts"
+import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
+import { toJsonLines } from "../trace/Trace.ts"
+import { bugSwitches } from "./Bugs.ts"
 
 export interface SeedRecord {
   readonly seed: number
   readonly digest: string
   readonly steps: number
   readonly exitCode: number
+  /** One line per violation, for people. */
   readonly violations: ReadonlyArray<string>
-  readonly knownFinding: string | null
+  /** `invariant/Kind` per violation not explained by a known finding. */
+  readonly newKinds: ReadonlyArray<string>
+  readonly findings: ReadonlyArray<string>
+  readonly verdict: "pass" | "known" | "new"
   readonly marks: ReadonlyArray<string>
   readonly trace: string | null
 }
@@ -22,7 +28,7 @@ export interface SeedRecord {
 export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
   // Events are kept for every seed (a few thousand small objects), so a failing seed's trace
   // needs no second run; they are written only on failure, or when asked.
-  const o = runSpec({ seed, tape: null, steps, bug, keepEvents: true })
+  const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true })
   let trace: string | null = null
   if (o.exitCode !== 0 || keepTraces) {
     mkdirSync(out, { recursive: true })
@@ -34,8 +40,10 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
     digest: o.result.digest,
     steps: o.result.steps,
     exitCode: o.exitCode,
-    violations: o.result.violations.map((v) => `${v.invariant}: ${v.message}`),
-    knownFinding: o.result.knownFinding,
+    violations: o.result.violations.map(violationLine),
+    newKinds: [...new Set(o.result.unexplained.map(violationKind))],
+    findings: o.result.findings,
+    verdict: verdictOf(o),
     marks: marksHit(o),
     trace
   }

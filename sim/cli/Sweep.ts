@@ -4,8 +4,8 @@
  */
 import { Worker } from "node:worker_threads"
 import type { CliArgs } from "./Args.ts"
-import { replayCommand } from "./Run.ts"
-import { COVERAGE_MARKS } from "./Summary.ts"
+import { replayCommand } from "../trace/Run.ts"
+import { COVERAGE_MARKS } from "../trace/Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 
 export const seedsOf = (args: CliArgs): Array<number> => {
@@ -57,17 +57,22 @@ export const runSweep = (args: CliArgs): number => {
     if (tty) process.stderr.write("\r")
     const wall = Number(process.hrtime.bigint() - start) / 1e9
     const failed = records.filter((r) => r.exitCode !== 0).sort((a, b) => a.seed - b.seed)
-    const known = failed.filter((r) => r.knownFinding !== null)
+    const known = failed.filter((r) => r.verdict === "known")
+    const fresh = failed.filter((r) => r.verdict === "new")
     if (!args.json) {
       const range = `${args.seeds!.from}..${args.seeds!.to}${args.shard !== null ? ` shard ${args.shard.k}/${args.shard.n}` : ""}`
       const steps = records.reduce((n, r) => n + r.steps, 0)
-      console.log(`sweep ${range}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${records.length} seeds, ${failed.length} failing (${failed.length - known.length} new, ${known.length} known: ${[...new Set(known.map((r) => r.knownFinding))].join(",") || "-"}), ${wall.toFixed(1)} s wall, ${(records.length / wall).toFixed(1)} seeds/s, ${steps} requests (${(steps / wall).toFixed(0)}/s), jobs ${args.jobs}`)
+      console.log(`sweep ${range}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${records.length} seeds, ${failed.length} failing (${fresh.length} new, ${known.length} known: ${[...new Set(known.flatMap((r) => r.findings))].sort().join(",") || "-"}), ${wall.toFixed(1)} s wall, ${(records.length / wall).toFixed(1)} seeds/s, ${steps} requests (${(steps / wall).toFixed(0)}/s), jobs ${args.jobs}`)
       console.log("coverage mark                               seeds hitting it")
       for (const m of COVERAGE_MARKS) {
         const n = records.filter((r) => r.marks.includes(m)).length
         console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, records.length)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
       }
-      for (const r of failed.slice(0, 20)) console.log(`FAILED seed ${r.seed}${r.knownFinding !== null ? ` (known ${r.knownFinding})` : ""}: ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug, keepEvents: false }, r.trace)}`)
+      // New failures first: a known finding must never hide one.
+      for (const r of [...fresh, ...known].slice(0, 20)) {
+        const label = r.verdict === "new" ? `NEW ${r.newKinds.join(", ")}${r.findings.length > 0 ? `; also ${r.findings.join(",")}` : ""}` : `known ${r.findings.join(",")}`
+        console.log(`FAILED seed ${r.seed} (${label}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug }, r.trace)}`)
+      }
     }
     return failed.length > 0 ? 1 : 0
   }

@@ -5,10 +5,10 @@
  * plainest action. Each program runs the real core/ code through a PersistClient.
  */
 import { Duration, Effect } from "effect"
-import { Antichain } from "../core/Antichain.ts"
-import type { PersistClient, ShardHandle } from "../core/Client.ts"
-import { LeasedReaderId, type ShardId, WriterId } from "../core/Ids.ts"
-import { detectLeakedBlobs } from "../core/LeakedBlobs.ts"
+import { Antichain } from "../../core/Antichain.ts"
+import type { PersistClient, ShardHandle } from "../../core/Client.ts"
+import { LeasedReaderId, type ShardId, WriterId } from "../../core/Ids.ts"
+import { detectLeakedBlobs } from "../../core/LeakedBlobs.ts"
 import type { Role } from "./SwarmConfig.ts"
 
 export interface WorkloadContext {

@@ -1,0 +1,243 @@
+/**
+ * Verdicts as data: every way the checker or the world can see a run go wrong is one tagged
+ * kind with the fields that say what broke, where and who did it. Each kind names the spec
+ * invariant it breaks (`invariant`, fixed per kind). Traces and `--json` carry these values;
+ * `renderViolation` turns one into the sentence a person reads, and is the only place that
+ * does. Nothing may match on that sentence: findings, shrinking and merges read the fields.
+ */
+import { Schema } from "effect"
+
+/** The store request whose effect broke the invariant, and who sent it (see core/Attribution.ts). */
+export const RequestBy = Schema.Struct({
+  process: Schema.String,
+  task: Schema.String,
+  cmd: Schema.String,
+  op: Schema.String
+})
+export type RequestBy = typeof RequestBy.Type
+
+const at = { step: Schema.Number, t: Schema.Number }
+const kind = <Tag extends string, Inv extends string, F extends Schema.Struct.Fields>(tag: Tag, invariant: Inv, fields: F) =>
+  Schema.TaggedStruct(tag, { invariant: Schema.tag(invariant), ...at, ...fields })
+
+// --- Consensus history (INV-1..INV-8, INV-10..INV-13) --------------------------------------
+export const RowsNeverCommitted = kind("RowsNeverCommitted", "INV-1", {})
+export const ShardLostEveryVersion = kind("ShardLostEveryVersion", "INV-1", {})
+export const FirstVersionNotOne = kind("FirstVersionNotOne", "INV-2", { seqno: Schema.Number })
+export const InitialRollupMissing = kind("InitialRollupMissing", "INV-2", { seqno: Schema.Number, key: Schema.String })
+export const DiffSeqnosWrong = kind("DiffSeqnosWrong", "INV-3", { seqno: Schema.Number, seqnoFrom: Schema.Number, seqnoTo: Schema.Number })
+export const CommitNotAfterHead = kind("CommitNotAfterHead", "INV-3", { seqno: Schema.Number, head: Schema.Number })
+export const CachedStateRegressed = kind("CachedStateRegressed", "INV-4", { process: Schema.String, before: Schema.Number, after: Schema.Number })
+export const CachedStatePastHead = kind("CachedStatePastHead", "INV-4", { process: Schema.String, seqno: Schema.Number, head: Schema.Number })
+export const EarliestPastSeqnoSince = kind("EarliestPastSeqnoSince", "INV-5", { earliest: Schema.Number, seqnoSince: Schema.Number })
+export const LiveRangeMismatch = kind("LiveRangeMismatch", "INV-6", {
+  checkerEarliest: Schema.Number,
+  checkerHead: Schema.Number,
+  storeEarliest: Schema.Number,
+  storeHead: Schema.Number
+})
+export const NoRollupAtEarliest = kind("NoRollupAtEarliest", "INV-7", { earliest: Schema.Number, head: Schema.Number })
+export const EarliestRollupMissing = kind("EarliestRollupMissing", "INV-7", { earliest: Schema.Number, key: Schema.String })
+export const DiffUndecodable = kind("DiffUndecodable", "INV-8", { seqno: Schema.Number, error: Schema.String })
+export const DiffDoesNotApply = kind("DiffDoesNotApply", "INV-8", { seqno: Schema.Number, head: Schema.Number, error: Schema.String })
+export const RollupMissing = kind("RollupMissing", "INV-9", { seqno: Schema.Number, key: Schema.String })
+export const LiveRollupDeleted = kind("LiveRollupDeleted", "INV-9", { key: Schema.String, head: Schema.Number, by: RequestBy })
+export const LatestRollupKeyMismatch = kind("LatestRollupKeyMismatch", "INV-10", { seqno: Schema.Number, diffKey: Schema.String, stateKey: Schema.String })
+export const NoRollup = kind("NoRollup", "INV-11", { seqno: Schema.Number })
+export const RollupKeyWrongSeqno = kind("RollupKeyWrongSeqno", "INV-12", { stateSeqno: Schema.Number, rollupSeqno: Schema.Number, key: Schema.String })
+export const RollupNotBelowState = kind("RollupNotBelowState", "INV-13", { stateSeqno: Schema.Number, rollupSeqno: Schema.Number })
+export const RollupUndecodable = kind("RollupUndecodable", "INV-14", { key: Schema.String, error: Schema.String })
+// --- Blob (INV-17, INV-18) ------------------------------------------------------------------
+export const PartMissing = kind("PartMissing", "INV-17", { seqno: Schema.Number, key: Schema.String })
+export const LivePartDeleted = kind("LivePartDeleted", "INV-17", {
+  key: Schema.String,
+  liveSeqno: Schema.Number,
+  seqnoSince: Schema.Number,
+  by: RequestBy
+})
+export const BlobReinserted = kind("BlobReinserted", "INV-18", { seqno: Schema.Number, key: Schema.String, rollup: Schema.Boolean, by: RequestBy })
+// --- State transitions (INV-S*) -------------------------------------------------------------
+export const WalltimeRegressed = kind("WalltimeRegressed", "INV-S1", { seqno: Schema.Number, before: Schema.Number, after: Schema.Number })
+export const FrontierRegressed = kind("FrontierRegressed", "INV-S2", {
+  seqno: Schema.Number,
+  frontier: Schema.Literal("since", "upper"),
+  before: Schema.String,
+  after: Schema.String
+})
+export const LastGcReqRegressed = kind("LastGcReqRegressed", "INV-S3", { seqno: Schema.Number, before: Schema.Number, after: Schema.Number })
+export const LastGcReqPastSeqnoSince = kind("LastGcReqPastSeqnoSince", "INV-S3", { seqno: Schema.Number, lastGcReq: Schema.Number, seqnoSince: Schema.Number })
+export const SeqnoSinceRegressed = kind("SeqnoSinceRegressed", "INV-S4", { seqno: Schema.Number, before: Schema.Number, after: Schema.Number })
+export const ReaderHoldOutsideLive = kind("ReaderHoldOutsideLive", "INV-S5", { readerSeqno: Schema.Number, earliest: Schema.Number, head: Schema.Number })
+export const SincePastReaders = kind("SincePastReaders", "INV-S6", { seqno: Schema.Number, since: Schema.String, readersSince: Schema.String })
+export const TombstoneChanged = kind("TombstoneChanged", "INV-S7", { seqno: Schema.Number })
+export const WriterUpperWrong = kind("WriterUpperWrong", "INV-S8", {
+  seqno: Schema.Number,
+  writerId: Schema.String,
+  problem: Schema.Literal("regressed", "past the shard upper")
+})
+// --- History, liveness, the processes themselves ----------------------------------------------
+export const AcknowledgedAppendLost = kind("AcknowledgedAppendLost", "HIST-append", { ackedUpper: Schema.String, shardUpper: Schema.String })
+/** A warning persist logs that, with one linearizable Blob, means something broke (RACE-3/RACE-4/INV-7). */
+export const PersistWarned = Schema.TaggedStruct("PersistWarned", {
+  invariant: Schema.Literal("RACE-3", "RACE-4", "INV-7"),
+  ...at,
+  warning: Schema.String,
+  message: Schema.String
+})
+export const Panic = kind("Panic", "PANIC", {
+  process: Schema.String,
+  where: Schema.String,
+  message: Schema.String,
+  /** The assertion's site when core names it (see core/Panic.ts), else "". */
+  site: Schema.String,
+  key: Schema.String
+})
+export const Defect = kind("Defect", "DEFECT", { process: Schema.String, where: Schema.String, message: Schema.String })
+export const LivenessTimeout = kind("LivenessTimeout", "LIVENESS", { budget: Schema.Number })
+export const GcDidNotTruncate = kind("GcDidNotTruncate", "LIVENESS-GC", { gcTarget: Schema.Number, earliest: Schema.Number, expected: Schema.Number })
+export const LeakDetectorDisagrees = kind("LeakDetectorDisagrees", "LEAKS", {
+  missed: Schema.Number,
+  missedKeys: Schema.Array(Schema.String),
+  extra: Schema.Number,
+  extraKeys: Schema.Array(Schema.String)
+})
+export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
+
+export const Violation = Schema.Union(
+  RowsNeverCommitted,
+  ShardLostEveryVersion,
+  FirstVersionNotOne,
+  InitialRollupMissing,
+  DiffSeqnosWrong,
+  CommitNotAfterHead,
+  CachedStateRegressed,
+  CachedStatePastHead,
+  EarliestPastSeqnoSince,
+  LiveRangeMismatch,
+  NoRollupAtEarliest,
+  EarliestRollupMissing,
+  DiffUndecodable,
+  DiffDoesNotApply,
+  RollupMissing,
+  LiveRollupDeleted,
+  LatestRollupKeyMismatch,
+  NoRollup,
+  RollupKeyWrongSeqno,
+  RollupNotBelowState,
+  RollupUndecodable,
+  PartMissing,
+  LivePartDeleted,
+  BlobReinserted,
+  WalltimeRegressed,
+  FrontierRegressed,
+  LastGcReqRegressed,
+  LastGcReqPastSeqnoSince,
+  SeqnoSinceRegressed,
+  ReaderHoldOutsideLive,
+  SincePastReaders,
+  TombstoneChanged,
+  WriterUpperWrong,
+  AcknowledgedAppendLost,
+  PersistWarned,
+  Panic,
+  Defect,
+  LivenessTimeout,
+  GcDidNotTruncate,
+  LeakDetectorDisagrees,
+  CheckerFailed
+)
+export type Violation = typeof Violation.Type
+export type ViolationTag = Violation["_tag"]
+
+/** A violation's kind as shrinking and merging compare it: the tag and the invariant. */
+export const violationKind = (v: Violation): string => `${v.invariant}/${v._tag}`
+
+const by = (b: RequestBy): string => `${b.process}/${b.task}${b.cmd !== "" ? ` ${b.cmd}` : ""}${b.op !== "" ? ` (${b.op})` : ""}`
+
+/** The sentence for a person. */
+export const renderViolation = (v: Violation): string => {
+  switch (v._tag) {
+    case "RowsNeverCommitted":
+      return "Consensus has rows the checker never saw committed"
+    case "ShardLostEveryVersion":
+      return "an initialized shard lost every version"
+    case "FirstVersionNotOne":
+      return `first version written at seqno ${v.seqno}`
+    case "InitialRollupMissing":
+      return `initial rollup ${v.key} of version ${v.seqno} is not in Blob`
+    case "DiffSeqnosWrong":
+      return `row ${v.seqno} holds a diff ${v.seqnoFrom}->${v.seqnoTo}`
+    case "CommitNotAfterHead":
+      return `row ${v.seqno} committed after head ${v.head}`
+    case "CachedStateRegressed":
+      return `${v.process}'s cached state regressed ${v.before} -> ${v.after}`
+    case "CachedStatePastHead":
+      return `${v.process}'s cached state ${v.seqno} is past the head ${v.head}`
+    case "EarliestPastSeqnoSince":
+      return `earliest ${v.earliest} > seqno_since ${v.seqnoSince}`
+    case "LiveRangeMismatch":
+      return `checker sees [${v.checkerEarliest}, ${v.checkerHead}], Consensus holds [${v.storeEarliest}, ${v.storeHead}]`
+    case "NoRollupAtEarliest":
+      return `current state (${v.head}) has no rollup at earliest ${v.earliest}`
+    case "EarliestRollupMissing":
+      return `rollup at earliest ${v.earliest} (${v.key}) is not in Blob`
+    case "DiffUndecodable":
+      return `row ${v.seqno} does not decode: ${v.error}`
+    case "DiffDoesNotApply":
+      return `diff ${v.seqno} does not apply to state ${v.head}: ${v.error}`
+    case "RollupMissing":
+      return `state ${v.seqno} references rollup ${v.key}, which is not in Blob`
+    case "LiveRollupDeleted":
+      return `${by(v.by)} deleted rollup ${v.key}, listed by the current state ${v.head}`
+    case "LatestRollupKeyMismatch":
+      return `diff ${v.seqno} names ${v.diffKey}, state's latest rollup is ${v.stateKey}`
+    case "NoRollup":
+      return `state ${v.seqno} has no rollup`
+    case "RollupKeyWrongSeqno":
+      return `state ${v.stateSeqno} lists rollup ${v.rollupSeqno} under key ${v.key}`
+    case "RollupNotBelowState":
+      return `state ${v.stateSeqno} lists a rollup at ${v.rollupSeqno}`
+    case "RollupUndecodable":
+      return `rollup ${v.key} does not decode: ${v.error}`
+    case "PartMissing":
+      return `state ${v.seqno} references part ${v.key}, which is not in Blob`
+    case "LivePartDeleted":
+      return `${by(v.by)} deleted part ${v.key}, referenced by live state ${v.liveSeqno} (seqno_since ${v.seqnoSince})`
+    case "BlobReinserted":
+      return `diff ${v.seqno} (${by(v.by)}) re-inserts ${v.rollup ? "rollup" : "part"} ${v.key}, referenced by an earlier version`
+    case "WalltimeRegressed":
+      return `walltime ${v.before} -> ${v.after} at ${v.seqno}`
+    case "FrontierRegressed":
+      return `${v.frontier} regressed ${v.before} -> ${v.after} at ${v.seqno}`
+    case "LastGcReqRegressed":
+      return `last_gc_req regressed ${v.before} -> ${v.after} at ${v.seqno}`
+    case "LastGcReqPastSeqnoSince":
+      return `last_gc_req ${v.lastGcReq} > seqno_since ${v.seqnoSince} at ${v.seqno}`
+    case "SeqnoSinceRegressed":
+      return `seqno_since regressed ${v.before} -> ${v.after} at ${v.seqno}`
+    case "ReaderHoldOutsideLive":
+      return `reader hold ${v.readerSeqno} outside [${v.earliest}, ${v.head}]`
+    case "SincePastReaders":
+      return `trace since ${v.since} past the readers' ${v.readersSince} at ${v.seqno}`
+    case "TombstoneChanged":
+      return `tombstone changed handles or batches at ${v.seqno}`
+    case "WriterUpperWrong":
+      return `writer ${v.writerId} upper ${v.problem} at ${v.seqno}`
+    case "AcknowledgedAppendLost":
+      return `acknowledged upper ${v.ackedUpper} is past the shard upper ${v.shardUpper}`
+    case "PersistWarned":
+      return `persist warned (${v.warning}): ${v.message}`
+    case "Panic":
+      return `${v.process} ${v.where} panicked: ${v.message}`
+    case "Defect":
+      return `${v.process} ${v.where} died: ${v.message}`
+    case "LivenessTimeout":
+      return `the janitor did not finish within ${v.budget} steps (a retry loop that never ends, or a deadlock)`
+    case "GcDidNotTruncate":
+      return `after GC to ${v.gcTarget}, earliest is ${v.earliest}, expected the latest rollup <= seqno_since (${v.expected})`
+    case "LeakDetectorDisagrees":
+      return `leaked-blob detector disagrees with the checker: missed ${v.missed} (${v.missedKeys.join(", ")}), extra ${v.extra} (${v.extraKeys.join(", ")})`
+    case "CheckerFailed":
+      return `the checker stopped checking this world: ${v.message}`
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Running one world from a seed or a recorded tape, and turning the result into a trace file.
+ * The planted bug, if any, arrives as switches (the front door resolves its name).
+ */
+import { readFileSync, statSync } from "node:fs"
+import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
+import { Choices } from "../kernel/Choices.ts"
+import { describeConfig } from "../world/SwarmConfig.ts"
+import { type RunResult, runWorld } from "../world/World.ts"
+import { parseJsonLines, type TraceEvent, type TraceFile, TRACE_FORMAT_VERSION, TraceParseError } from "./Trace.ts"
+
+export const PACKAGE_VERSION = "0.2.0"
+/** Delivered requests in a run's main phase unless `--steps` says otherwise. */
+export const DEFAULT_STEPS = 2000
+/** The largest trace file `readTrace` accepts: far above any real run's, far below a stray device. */
+export const MAX_TRACE_BYTES = 256 * 1024 * 1024
+
+export interface RunSpec {
+  readonly seed: number | null
+  readonly tape: ReadonlyArray<number> | null
+  readonly steps: number
+  /** The planted bug's name (for the header and the replay command) and its switches. */
+  readonly bug: string | null
+  readonly bugs: Partial<BugSwitchesShape>
+  readonly keepEvents: boolean
+}
+
+export interface Outcome {
+  readonly spec: RunSpec
+  readonly result: RunResult
+  readonly exitCode: number
+}
+
+export const runSpec = (spec: RunSpec): Outcome => {
+  const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
+  const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents })
+  return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
+}
+
+export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFile => ({
+  header: {
+    type: "header",
+    format: TRACE_FORMAT_VERSION,
+    packageVersion: PACKAGE_VERSION,
+    seed: o.spec.seed,
+    replayOf,
+    steps: o.spec.steps,
+    bug: o.spec.bug,
+    scenario: null,
+    config: { ...o.result.config, faultPlan: o.result.faultPlan, summary: describeConfig(o.result.config) }
+  },
+  events: o.result.events,
+  tape: o.result.tape,
+  violations: o.result.violations,
+  digest: o.result.digest,
+  exitCode: o.exitCode
+})
+
+export const replayCommand = (spec: Pick<RunSpec, "seed" | "tape" | "steps" | "bug">, traceFile: string | null): string =>
+  spec.seed !== null && spec.tape === null
+    ? `npm run sim -- --seed ${spec.seed}${spec.steps !== DEFAULT_STEPS ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}`
+    : `npm run sim -- --replay ${traceFile ?? "<trace file>"}`
+
+/** A trace file that cannot be read or is not a trace this version reads; one line. */
+export class TraceReadError extends Error {
+  override readonly name = "TraceReadError"
+}
+
+export const readTrace = (file: string): TraceFile => {
+  let text: string
+  try {
+    const st = statSync(file)
+    if (!st.isFile()) throw new TraceReadError(`${file} is not a regular file`)
+    if (st.size > MAX_TRACE_BYTES) throw new TraceReadError(`${file} is ${st.size} bytes, over the ${MAX_TRACE_BYTES}-byte limit for a trace`)
+    text = readFileSync(file, "utf8")
+  } catch (e) {
+    if (e instanceof TraceReadError) throw e
+    throw new TraceReadError(`cannot read trace file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
+  }
+  try {
+    return parseJsonLines(text)
+  } catch (e) {
+    if (e instanceof TraceParseError) throw new TraceReadError(`malformed trace file ${file}: ${e.message}`)
+    throw e
+  }
+}
+
+/** The first event where two runs differ (index, field, both values), or null if none does. */
+export const firstDivergence = (a: ReadonlyArray<TraceEvent>, b: ReadonlyArray<TraceEvent>): string | null => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    for (const k of Object.keys(x) as Array<keyof TraceEvent>) {
+      if (x[k] !== y[k]) return `event ${i} (step ${x.step}), field ${k}: recorded ${JSON.stringify(x[k])}, replayed ${JSON.stringify(y[k])}`
+    }
+  }
+  return a.length === b.length ? null : `event ${n}: the recording has ${a.length} events, the replay ${b.length}`
+}

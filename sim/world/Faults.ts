@@ -1,0 +1,104 @@
+/**
+ * The fault model: what can happen to a store request when the world delivers it. Each seed
+ * draws its rates (SwarmConfig's `FaultRates`); the ranges and odds below are the same for
+ * every seed. Both go into the trace header, so a trace says exactly which faults were possible.
+ *
+ * - none: delivered cleanly.
+ * - determinate: the store answers a Determinate error; nothing happened.
+ * - indeterminateNotApplied / indeterminateApplied: the store answers Indeterminate; the
+ *   operation did not / did take effect (only requests that change a store can be "applied").
+ * - latency: the request is held for a while — either it arrives late (nothing happens until
+ *   then) or it applies now and only its answer is late (the caller acts on old news while
+ *   others move on). With probability `stall` (a rate) the hold is a long stall: the GC-behind
+ *   and rollup-behind races.
+ * - crash: the sending process dies at this request (a mutating request may still apply);
+ *   it restarts with empty memory after the swarm's `restartAfterMs`.
+ */
+import type { Choices } from "../kernel/Choices.ts"
+import type { FaultRates } from "./SwarmConfig.ts"
+
+/** Odds as "`num` in `den`"; a draw of 0 is always the plain outcome (see Choices). */
+export interface Odds {
+  readonly num: number
+  readonly den: number
+}
+
+export interface FaultOptions {
+  /** A latency fault's hold, in virtual ms, inclusive. */
+  readonly latencyMs: { readonly min: number; readonly max: number }
+  /** A stall's hold, in virtual ms, inclusive. */
+  readonly stallMs: { readonly min: number; readonly max: number }
+  /** That a latency fault is a slow response (applied now, answered late) rather than a late arrival. */
+  readonly slowResponse: Odds
+  /** That a crash at a mutating request lets the request apply first. */
+  readonly crashApplied: Odds
+}
+
+export const defaultFaultOptions: FaultOptions = {
+  latencyMs: { min: 1, max: 200 },
+  stallMs: { min: 5_000, max: 64_999 },
+  slowResponse: { num: 1, den: 2 },
+  crashApplied: { num: 1, den: 2 }
+}
+
+export const FAULT_KINDS = ["none", "determinate", "indeterminateNotApplied", "indeterminateApplied", "latency", "crash"] as const
+export type FaultKind = (typeof FAULT_KINDS)[number]
+
+/** What the trace header records of the fault model: the seed's rates and the fixed options. */
+export interface FaultPlan {
+  readonly rates: FaultRates
+  readonly options: FaultOptions
+}
+
+/** True with the given odds; draw 0 is false. */
+export const drawOdds = (choices: Choices, odds: Odds, label: string): boolean => choices.draw(odds.den, label) >= odds.den - odds.num
+
+const drawIn = (choices: Choices, range: { readonly min: number; readonly max: number }, label: string): number =>
+  range.min + choices.draw(range.max - range.min + 1, label)
+
+export interface Hold {
+  readonly ms: number
+  readonly stall: boolean
+  readonly slowResponse: boolean
+}
+
+/** Draws one fault kind per delivered request, and the details of latency and crashes. */
+export class FaultDrawer {
+  private readonly weightsMutating: ReadonlyArray<number>
+  private readonly weightsReading: ReadonlyArray<number>
+
+  constructor(
+    private readonly choices: Choices,
+    readonly plan: FaultPlan
+  ) {
+    this.weightsMutating = weights(plan.rates, true)
+    this.weightsReading = weights(plan.rates, false)
+  }
+
+  kind(mutates: boolean): FaultKind {
+    return FAULT_KINDS[this.choices.drawWeighted(mutates ? this.weightsMutating : this.weightsReading, "fault")]!
+  }
+
+  hold(): Hold {
+    const { options, rates } = this.plan
+    const stall = this.choices.drawBool(rates.stall, "latency.stall")
+    const ms = stall ? drawIn(this.choices, options.stallMs, "latency.stallMs") : drawIn(this.choices, options.latencyMs, "latency.ms")
+    const slowResponse = drawOdds(this.choices, options.slowResponse, "latency.slowResponse")
+    return { ms, stall, slowResponse }
+  }
+
+  crashApplies(mutates: boolean): boolean {
+    return mutates && drawOdds(this.choices, this.plan.options.crashApplied, "crash.applied")
+  }
+}
+
+/**
+ * The weights of FAULT_KINDS for a request that does (or does not) change a store: each
+ * fault's rate in millionths, and "none" the rest of a million (at least 1).
+ */
+const weights = (f: FaultRates, mutates: boolean): ReadonlyArray<number> => {
+  const w = [1_000_000, f.determinate * 1e6, f.indeterminateNotApplied * 1e6, (mutates ? f.indeterminateApplied : 0) * 1e6, f.latency * 1e6, f.crash * 1e6]
+  const total = w.reduce((a, b) => a + b, 0)
+  w[0] = Math.max(1, total > 2e6 ? 1 : 2e6 - total)
+  return w
+}

@@ -1,0 +1,70 @@
+/**
+ * The liveness phase: faults stop, every process stops, and a janitor — a fresh process with
+ * empty memory — waits out every lease, commits a version (expiring dead handles), runs GC to
+ * the seqno_since and the leaked-blob detector. It must finish in bounded steps; afterwards
+ * Consensus must be truncated to the latest rollup <= seqno_since and the detector must
+ * account for exactly the blobs no live state references.
+ */
+import { Effect, Exit } from "effect"
+import { withTask } from "../../core/Attribution.ts"
+import { PersistClient } from "../../core/Client.ts"
+import { gcAndTruncate } from "../../core/Gc.ts"
+import { LeasedReaderId } from "../../core/Ids.ts"
+import { detectLeakedBlobs } from "../../core/LeakedBlobs.ts"
+import { seqnoSince } from "../../core/State.ts"
+import * as V from "../check/Violations.ts"
+import { layerFor } from "./Processes.ts"
+import type { WorldHost } from "./Host.ts"
+
+export const LIVENESS_STEPS = 5_000
+/** How many disagreeing keys a LEAKS verdict quotes. */
+const QUOTED_KEYS = 2
+
+export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
+  world.stopFaultsAndProcesses()
+  if (world.consensus.rows(world.shardId).length === 0) return
+  world.record("janitor", "phase.liveness", finishedMain ? "main finished" : "main cut at step budget", "none", "start")
+  const cfg = world.persistCfg
+  const lease = Math.max(cfg.readerLeaseDurationMs, cfg.writerLeaseDurationMs)
+  let report: { leaked: ReadonlyArray<{ key: string }> } | undefined
+  let gcTarget = -1
+  const janitor = Effect.scoped(
+    Effect.gen(function* () {
+      const client = yield* PersistClient.make
+      const handle = yield* Effect.orDie(client.openMachine(world.shardId))
+      yield* Effect.sleep(lease + 1)
+      // Any committed command runs expire_at: dead readers and writers lose their holds.
+      const nobody = LeasedReaderId.make("00000000-0000-4000-8000-00000000dead")
+      yield* handle.machine.expireLeasedReader(nobody)
+      const since = seqnoSince(handle.machine.state.state)
+      gcTarget = since
+      yield* gcAndTruncate(handle.machine, { shardId: world.shardId, newSeqnoSince: since })
+      report = yield* detectLeakedBlobs(client.stateVersions, world.shardId)
+    })
+  ).pipe(withTask("janitor"), Effect.provide(layerFor(world, "janitor")))
+  const fiber = world.kernel.fork(janitor)
+  let janitorExit: Exit.Exit<void, unknown> | undefined
+  fiber.addObserver((e) => (janitorExit = e))
+  const budget = world.stepCount + LIVENESS_STEPS
+  while (janitorExit === undefined && world.stepCount < budget) if (!world.tick()) break
+  if (janitorExit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
+  if (Exit.isFailure(janitorExit)) return world.onProcessFailure("janitor", janitorExit.cause, "liveness phase")
+  const checker = world.checker
+  const cur = checker.current
+  if (cur !== undefined && gcTarget >= 0) {
+    let expected = -1
+    for (const s of cur.collections.rollups.keys()) if (s <= gcTarget && s > expected) expected = s
+    if (expected >= 0 && checker.earliestSeqno < expected) world.violation(V.GcDidNotTruncate, { gcTarget, earliest: checker.earliestSeqno, expected })
+  }
+  const reported = new Set((report?.leaked ?? []).map((l) => l.key))
+  // Without the checker (benchmarks only) there is no ground truth to compare with.
+  if (checker.enabled) {
+    const unreferenced = new Set(checker.unreferencedBlobs())
+    const missed = [...unreferenced].filter((k) => !reported.has(k))
+    const extra = [...reported].filter((k) => !unreferenced.has(k))
+    if (missed.length > 0 || extra.length > 0) {
+      world.violation(V.LeakDetectorDisagrees, { missed: missed.length, missedKeys: missed.slice(0, QUOTED_KEYS), extra: extra.length, extraKeys: extra.slice(0, QUOTED_KEYS) })
+    }
+  }
+  world.record("janitor", "phase.liveness", `gc to v${gcTarget}`, "none", `leaks ${reported.size}`)
+}
