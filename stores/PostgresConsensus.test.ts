@@ -21,6 +21,13 @@ consensusContract("PGlite", async () => {
 
 if (SERVER_URL === undefined || SERVER_URL === "") {
   describe("Consensus contract (CT-1): Postgres server", () => {
+    // As persist's new_for_test panics in CI without its URL: where a server is promised, its
+    // absence is a failure, not a skip.
+    if (process.env["PERSIST_SIM_REQUIRE_POSTGRES"] === "1") {
+      it("PERSIST_SIM_REQUIRE_POSTGRES=1 but PERSIST_SIM_POSTGRES_URL is not set", () => {
+        expect.fail("no Postgres server URL although one is required")
+      })
+    }
     it.skip("skipped: PERSIST_SIM_POSTGRES_URL is not set, so there is no server to test against (.ci/run starts one and sets it)", () => {})
   })
 } else {
