@@ -39,6 +39,19 @@ describe("MemBlob", () => {
     expect(b.unsafeDelete("k")).toBe(0)
   })
 
+  it("aliasing - set stores a copy and get returns a copy; unsafePeek is the stored buffer", () => {
+    const b = new MemBlob()
+    const input = bytes("abc")
+    b.unsafeSet("k", input)
+    input[0] = 0x7a
+    expect(text(b.unsafeGet("k")!)).toBe("abc")
+    b.unsafeGet("k")![1] = 0x7a
+    expect(text(b.unsafeGet("k")!)).toBe("abc")
+    expect(b.unsafePeek("k")).toBe(b.unsafePeek("k"))
+    expect(text(b.unsafePeek("k")!)).toBe("abc")
+    expect(b.unsafePeek("missing")).toBeUndefined()
+  })
+
   it("list - only keys with the prefix, in key order, with sizes", () => {
     const b = new MemBlob()
     b.unsafeSet("s1/v9/r", bytes("aa"))

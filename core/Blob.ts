@@ -1,6 +1,11 @@
 /**
  * Blob (spec CT-2): a linearizable `key -> bytes` map. `set` is atomic, `delete` is
  * idempotent and reports the removed size, listing is by prefix.
+ *
+ * Bytes are owned by the store: `set` stores a copy and `get` hands out a copy, so a caller
+ * mutating a buffer before or after a call never changes what is stored (persist's `Bytes`
+ * are immutable; a JS `Uint8Array` is not). Only the observer accessor `unsafePeek` returns
+ * the stored buffer itself.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { ExternalError } from "./Errors.ts"
@@ -27,11 +32,20 @@ export class Blob extends Context.Tag("persist/Blob")<Blob, BlobShape>() {
 export class MemBlob {
   private readonly data = new Map<string, Uint8Array>()
 
+  /** The value, as a copy the caller may keep and mutate. */
   unsafeGet(key: string): Uint8Array | undefined {
-    return this.data.get(key)
+    return this.data.get(key)?.slice()
   }
+  /** Stores a copy of `value`. */
   unsafeSet(key: string, value: Uint8Array): void {
-    this.data.set(key, value)
+    this.data.set(key, value.slice())
+  }
+  /**
+   * The stored value, not copied: a read-only view for observers (the checker, tests), who
+   * must not mutate it. Callers of the service (and of `unsafeGet`) get copies instead.
+   */
+  unsafePeek(key: string): Uint8Array | undefined {
+    return this.data.get(key)
   }
   unsafeDelete(key: string): number | undefined {
     const v = this.data.get(key)

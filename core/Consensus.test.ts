@@ -1,7 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Option } from "effect"
-import { Consensus, ConsensusContractError, type ConsensusShape, fromStore, MemConsensus, type VersionedData } from "./Consensus.ts"
+import { Duration, Effect, Either, Fiber, Option, TestClock } from "effect"
+import {
+  Consensus,
+  CONTRACT_VIOLATION,
+  ConsensusContractError,
+  type ConsensusShape,
+  fromStore,
+  isContractViolation,
+  MemConsensus,
+  runContract,
+  type VersionedData
+} from "./Consensus.ts"
+import { Determinate, Indeterminate } from "./Errors.ts"
 import { SCAN_ALL, SeqNo } from "./SeqNo.ts"
+import { MetricsRegistry } from "./Metrics.ts"
+import { defaultPersistConfig } from "./PersistConfig.ts"
+import { retryDeterminate, retryExternal } from "./Retry.ts"
 import { bytes } from "./testing/Fixtures.ts"
 
 const K = "s-key"
@@ -116,9 +130,47 @@ describe("MemConsensus", () => {
     expect(seqnos(s.unsafeScan(K, SeqNo(5), 1))).toEqual([9])
   })
 
-  it("scan - a non-positive limit is a contract error", () => {
+  it("scan - a limit of 0 returns no rows and is not an error (persist: min(limit, len), LIMIT 0)", () => {
     const s = storeWith(2)
-    expect(() => s.unsafeScan(K, SeqNo(0), 0)).toThrow(ConsensusContractError)
+    expect(s.unsafeScan(K, SeqNo(0), 0)).toEqual([])
+    expect(s.unsafeScan("unknown", SeqNo(0), 0)).toEqual([])
+  })
+
+  it("scan - a negative, fractional, NaN or unsafe limit is a contract error", () => {
+    const s = storeWith(2)
+    for (const limit of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, SCAN_ALL + 1]) {
+      expect(() => s.unsafeScan(K, SeqNo(0), limit)).toThrow(ConsensusContractError)
+    }
+    expect(seqnos(s.unsafeScan(K, SeqNo(0), SCAN_ALL))).toEqual([1, 2])
+  })
+
+  it("every seqno argument is checked: NaN, negatives, fractions and seqnos above SeqNo.maximum are refused without effect", () => {
+    const s = storeWith(2)
+    for (const bad of [Number.NaN, -1, 0.5, SeqNo.maximum + 1, Number.POSITIVE_INFINITY]) {
+      const b = bad as SeqNo
+      expect(() => s.unsafeScan(K, b, SCAN_ALL)).toThrow(ConsensusContractError)
+      expect(() => s.unsafeTruncate(K, b)).toThrow(ConsensusContractError)
+      expect(() => s.unsafeCompareAndSet(K, b, row(3))).toThrow(ConsensusContractError)
+      expect(() => s.unsafeCompareAndSet(K, SeqNo(2), { seqno: b, data: bytes("x") })).toThrow(ConsensusContractError)
+    }
+    expect(seqnos(s.rows(K))).toEqual([1, 2])
+    // The bounds are accepted everywhere.
+    expect(s.unsafeScan(K, SeqNo.maximum, SCAN_ALL)).toEqual([])
+    expect(s.unsafeTruncate(K, SeqNo(0))).toBe(0)
+  })
+
+  it("aliasing - bytes are copied in on compareAndSet and out of head and scan", () => {
+    const s = new MemConsensus()
+    const input = bytes("abc")
+    expect(s.unsafeCompareAndSet(K, null, { seqno: SeqNo(1), data: input })).toBe("Committed")
+    input[0] = 0x7a
+    expect(text(s.unsafeHead(K)!)).toBe("abc")
+    s.unsafeHead(K)!.data[0] = 0x7a
+    s.unsafeScan(K, SeqNo(0), SCAN_ALL)[0]!.data[1] = 0x7a
+    expect(text(s.unsafeScan(K, SeqNo(0), SCAN_ALL)[0]!)).toBe("abc")
+    // rows() and peekHead() are the stored rows themselves (read-only views for observers).
+    expect(s.peekHead(K)).toBe(s.rows(K)[0])
+    expect(text(s.peekHead(K)!)).toBe("abc")
   })
 
   it("truncate - deletes the rows below the seqno and returns how many", () => {
@@ -178,7 +230,7 @@ describe("Consensus service (fromStore)", () => {
     expect(seqnos(s.rows(K))).toEqual([1, 2, 3])
   })
 
-  it("compareAndSet - contract violations are Determinate errors without effect", () => {
+  it("compareAndSet - contract violations are Indeterminate errors (as persist's stores answer) without effect", () => {
     const [c, s] = svc(2)
     for (const [expected, next] of [
       [SeqNo(2), row(2)],
@@ -187,9 +239,20 @@ describe("Consensus service (fromStore)", () => {
       [null, row(-1)]
     ] as const) {
       const r = run(c.compareAndSet(K, expected, next))
-      expect(Either.isLeft(r) && r.left._tag).toBe("Determinate")
+      expect(Either.isLeft(r) && r.left._tag).toBe("Indeterminate")
+      expect(Either.isLeft(r) && isContractViolation(r.left)).toBe(true)
     }
     expect(seqnos(s.rows(K))).toEqual([1, 2])
+  })
+
+  it("runContract - a contract error is Indeterminate with the contract prefix; other throws are rethrown", () => {
+    const r = runContract(() => new MemConsensus().unsafeTruncate(K, SeqNo(1)))
+    expect(Either.isLeft(r) && r.left._tag).toBe("Indeterminate")
+    expect(Either.isLeft(r) && r.left.message.startsWith(CONTRACT_VIOLATION)).toBe(true)
+    expect(runContract(() => 7)).toEqual(Either.right(7))
+    expect(() => runContract(() => { throw new TypeError("bug") })).toThrow(TypeError)
+    expect(isContractViolation(new Indeterminate({ message: "timeout" }))).toBe(false)
+    expect(isContractViolation(new Determinate({ message: CONTRACT_VIOLATION }))).toBe(false)
   })
 
   it("scan - ascending rows from `from`, limited", () => {
@@ -200,15 +263,15 @@ describe("Consensus service (fromStore)", () => {
     expect(Either.map(run(c.scan("unknown", SeqNo(0), SCAN_ALL)), seqnos)).toEqual(Either.right([]))
   })
 
-  it("truncate - returns the count, then 0; errors are Determinate", () => {
+  it("truncate - returns the count, then 0; past the head or on an empty key is Indeterminate", () => {
     const [c, s] = svc(4)
     expect(run(c.truncate(K, SeqNo(3)))).toEqual(Either.right(2))
     expect(run(c.truncate(K, SeqNo(3)))).toEqual(Either.right(0))
     expect(run(c.truncate(K, SeqNo(4)))).toEqual(Either.right(1))
     const past = run(c.truncate(K, SeqNo(5)))
-    expect(Either.isLeft(past) && past.left._tag).toBe("Determinate")
+    expect(Either.isLeft(past) && past.left._tag).toBe("Indeterminate")
     const empty = run(c.truncate("unknown", SeqNo(1)))
-    expect(Either.isLeft(empty) && empty.left._tag).toBe("Determinate")
+    expect(Either.isLeft(empty) && empty.left._tag).toBe("Indeterminate")
     expect(seqnos(s.rows(K))).toEqual([4])
   })
 
@@ -220,5 +283,43 @@ describe("Consensus service (fromStore)", () => {
       expect(yield* c.compareAndSet(K, SeqNo(1), row(2))).toBe("Committed")
       expect(seqnos(yield* c.scan(K, SeqNo(0), SCAN_ALL))).toEqual([1, 2])
     }).pipe(Effect.provide(Consensus.memory))
+  )
+})
+
+describe("contract violations under persist's retry helpers", () => {
+  const ctx = { cfg: defaultPersistConfig, metrics: new MetricsRegistry() }
+
+  it.effect("retryDeterminate - hands a contract violation straight back (one attempt, no sleep), as persist's retry_determinate does with an Indeterminate", () =>
+    Effect.gen(function* () {
+      const s = storeWith(2)
+      let attempts = 0
+      const c = fromStore(s)
+      const op = Effect.suspend(() => {
+        attempts++
+        return c.compareAndSet(K, SeqNo(2), row(2))
+      })
+      const r = yield* Effect.either(retryDeterminate(ctx, "contractTest", op))
+      expect(Either.isLeft(r) && r.left._tag).toBe("Indeterminate")
+      expect(attempts).toBe(1)
+      expect(ctx.metrics.get("retries.determinate.contractTest")).toBe(0)
+      expect(seqnos(s.rows(K))).toEqual([1, 2])
+    })
+  )
+
+  it.effect("retryExternal - keeps retrying a truncate past the head (persist's retry_external retries every error: spec OP-8's hazard)", () =>
+    Effect.gen(function* () {
+      const s = storeWith(2)
+      let attempts = 0
+      const op = Effect.suspend(() => {
+        attempts++
+        return fromStore(s).truncate(K, SeqNo(3))
+      })
+      const fiber = yield* Effect.fork(retryExternal(ctx, "contractTruncate", op))
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(attempts).toBeGreaterThan(3)
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(fiber)
+      expect(seqnos(s.rows(K))).toEqual([1, 2])
+    })
   )
 })

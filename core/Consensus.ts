@@ -5,9 +5,22 @@
  * `MemConsensus` is the reference implementation of the contract, synchronous so that both
  * the plain in-memory Layer and the simulator (which adds parking and faults around it) share
  * one definition of the rules.
+ *
+ * Rules every implementation here keeps (the in-memory one below, and `stores/`):
+ * - Bytes are owned by the store: `compareAndSet` stores a copy of `next.data`, and `head` /
+ *   `scan` hand out copies, so a caller mutating a buffer before or after a call never changes
+ *   what is stored (persist's `Bytes` are immutable; a JS `Uint8Array` is not).
+ * - Every seqno argument (`expected`, `next.seqno`, `from`, the truncate bound) must be a
+ *   non-negative safe integer no larger than `SeqNo.maximum`; NaN, negatives, fractions and
+ *   larger numbers are refused. A scan `limit` must be a non-negative safe integer (`SCAN_ALL`
+ *   is the largest); a limit of 0 is not an error and returns no rows, as in persist's
+ *   in-memory and Postgres Consensus (`min(limit, len)` / `LIMIT 0`).
+ * - A call that breaks the contract changes nothing and fails with a *contract violation*
+ *   (see `runContract`): `new.seqno <= expected`, a seqno out of range, a truncate past the
+ *   head or of a key with no data, a bad limit.
  */
 import { Context, Effect, Either, Layer, Option } from "effect"
-import { Determinate, type ExternalError } from "./Errors.ts"
+import { type ExternalError, Indeterminate } from "./Errors.ts"
 import { SeqNo } from "./SeqNo.ts"
 
 export interface VersionedData {
@@ -22,7 +35,7 @@ export interface ConsensusShape {
   readonly head: (key: string) => Effect.Effect<Option.Option<VersionedData>, ExternalError>
   /** Appends `next` iff the current head seqno equals `expected` (`null`: the key has no data). */
   readonly compareAndSet: (key: string, expected: SeqNo | null, next: VersionedData) => Effect.Effect<CaSResult, ExternalError>
-  /** Up to `limit` entries with `seqno >= from`, ascending. */
+  /** Up to `limit` entries with `seqno >= from`, ascending (`limit` 0: none). */
   readonly scan: (key: string, from: SeqNo, limit: number) => Effect.Effect<ReadonlyArray<VersionedData>, ExternalError>
   /** Deletes every entry with `seqno < seqno`; errors on an empty key or `seqno > head`. */
   readonly truncate: (key: string, seqno: SeqNo) => Effect.Effect<number, ExternalError>
@@ -38,23 +51,43 @@ export class ConsensusContractError extends Error {
   override readonly name = "ConsensusContractError"
 }
 
+/** Whether `n` is a seqno Consensus accepts: a safe integer in `[0, SeqNo.maximum]`. */
+export const isConsensusSeqNo = (n: number): boolean => SeqNo.isValid(n) && n <= SeqNo.maximum
+
+/** Throws the contract error for a seqno argument outside `[0, SeqNo.maximum]`. */
+export const checkSeqNo = (what: string, n: number): void => {
+  if (!isConsensusSeqNo(n)) throw new ConsensusContractError(`${what} must be an integer in [0, ${SeqNo.maximum}]: ${n}`)
+}
+
+/** Throws the contract error for a scan limit that is not an integer in `[0, SCAN_ALL]`. */
+export const checkLimit = (limit: number): void => {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new ConsensusContractError(`scan limit must be an integer in [0, ${Number.MAX_SAFE_INTEGER}]: ${limit}`)
+}
+
+/** The argument checks of a compare-and-set, in persist's order of concern. */
+export const checkCompareAndSet = (expected: SeqNo | null, next: VersionedData): void => {
+  if (expected !== null) checkSeqNo("expected seqno", expected)
+  checkSeqNo("new seqno", next.seqno)
+  if (expected !== null && next.seqno <= expected) {
+    throw new ConsensusContractError(`new seqno must be strictly greater than expected: ${next.seqno} vs ${expected}`)
+  }
+}
+
+const copyRow = (r: VersionedData): VersionedData => ({ seqno: r.seqno, data: r.data.slice() })
+
 /** The rules of CT-1 on a plain map; every method either applies fully or throws. */
 export class MemConsensus {
   private readonly data = new Map<string, Array<VersionedData>>()
 
+  /** The head row, as a copy the caller may keep and mutate. */
   unsafeHead(key: string): VersionedData | undefined {
-    const rows = this.data.get(key)
-    return rows === undefined ? undefined : rows[rows.length - 1]
+    const head = this.peekHead(key)
+    return head === undefined ? undefined : copyRow(head)
   }
 
   unsafeCompareAndSet(key: string, expected: SeqNo | null, next: VersionedData): CaSResult {
-    if (!SeqNo.isValid(next.seqno) || next.seqno > SeqNo.maximum) {
-      throw new ConsensusContractError(`new seqno must be in [0, ${SeqNo.maximum}]: ${next.seqno}`)
-    }
-    if (expected !== null && next.seqno <= expected) {
-      throw new ConsensusContractError(`new seqno must be strictly greater than expected: ${next.seqno} vs ${expected}`)
-    }
-    const head = this.unsafeHead(key)
+    checkCompareAndSet(expected, next)
+    const head = this.peekHead(key)
     const current = head === undefined ? null : head.seqno
     if (current !== expected) return "ExpectationMismatch"
     let rows = this.data.get(key)
@@ -62,14 +95,16 @@ export class MemConsensus {
       rows = []
       this.data.set(key, rows)
     }
-    rows.push(next)
+    rows.push(copyRow(next))
     return "Committed"
   }
 
+  /** Up to `limit` rows with `seqno >= from`, ascending, each a copy. */
   unsafeScan(key: string, from: SeqNo, limit: number): ReadonlyArray<VersionedData> {
-    if (!(limit > 0)) throw new ConsensusContractError(`scan limit must be positive: ${limit}`)
+    checkSeqNo("scan lower bound", from)
+    checkLimit(limit)
     const rows = this.data.get(key)
-    if (rows === undefined || rows.length === 0) return []
+    if (rows === undefined || rows.length === 0 || limit === 0) return []
     // Rows are contiguous only by persist's convention (INV-3), not by contract: search.
     let lo = 0
     let hi = rows.length
@@ -78,10 +113,11 @@ export class MemConsensus {
       if (rows[mid]!.seqno < from) lo = mid + 1
       else hi = mid
     }
-    return rows.slice(lo, Math.min(rows.length, lo + limit))
+    return rows.slice(lo, Math.min(rows.length, lo + limit)).map(copyRow)
   }
 
   unsafeTruncate(key: string, seqno: SeqNo): number {
+    checkSeqNo("truncate bound", seqno)
     const rows = this.data.get(key)
     const head = rows === undefined ? undefined : rows[rows.length - 1]
     if (rows === undefined || head === undefined) {
@@ -101,28 +137,52 @@ export class MemConsensus {
     return [...this.data.keys()].sort()
   }
 
-  /** All rows of a key without copying them (checker use). */
+  /**
+   * All rows of a key, not copied: a read-only view for observers (the checker, tests). The
+   * rows and their bytes belong to the store; callers must not mutate or keep them across
+   * operations. Callers of the service (and of the `unsafe*` methods) get copies instead.
+   */
   rows(key: string): ReadonlyArray<VersionedData> {
     return this.data.get(key) ?? []
   }
+
+  /** The head row, not copied: a read-only view for observers, like `rows`. */
+  peekHead(key: string): VersionedData | undefined {
+    const rows = this.data.get(key)
+    return rows === undefined ? undefined : rows[rows.length - 1]
+  }
 }
+
+/** The message prefix that marks an Indeterminate as a contract violation, not a fault. */
+export const CONTRACT_VIOLATION = "contract violation: "
+
+/** Whether an error is the Indeterminate a store answers to a call that broke its contract. */
+export const isContractViolation = (e: ExternalError): boolean => e._tag === "Indeterminate" && e.message.startsWith(CONTRACT_VIOLATION)
 
 /**
  * Runs one operation on a MemConsensus. A call that breaks the contract comes back as the
- * Determinate error a real store would answer with; anything else thrown is a bug and rethrown.
+ * error persist's own stores answer with; anything else thrown is a bug and rethrown.
+ *
+ * That error is **Indeterminate**, as in persist: `MemConsensus` and `PostgresConsensus`
+ * build their contract errors from `anyhow!`/`Error::from(String)`, and both
+ * `From<anyhow::Error>` and `From<Error>` for `ExternalError` give `Indeterminate`
+ * (`location.rs`); the shared `consensus_impl_test` asserts exactly that value for a
+ * `new <= expected` CaS. So `retry_determinate` hands it back to the caller at once (it only
+ * retries Determinate) and `retry_external` retries it forever (spec OP-8's hazard). The
+ * message starts with `CONTRACT_VIOLATION` so observers can tell it from a fault.
  */
-export const runContract = <A>(f: () => A): Either.Either<A, Determinate> => {
+export const runContract = <A>(f: () => A): Either.Either<A, Indeterminate> => {
   try {
     return Either.right(f())
   } catch (e) {
-    if (e instanceof ConsensusContractError) return Either.left(new Determinate({ message: e.message }))
+    if (e instanceof ConsensusContractError) return Either.left(new Indeterminate({ message: CONTRACT_VIOLATION + e.message }))
     throw e
   }
 }
 
 const attempt = <A>(f: () => A): Effect.Effect<A, ExternalError> => Effect.suspend(() => runContract(f))
 
-/** The service over a MemConsensus, with contract violations as Determinate errors. */
+/** The service over a MemConsensus, with contract violations as Indeterminate errors. */
 export const fromStore = (store: MemConsensus): ConsensusShape => ({
   head: (key) => attempt(() => Option.fromNullable(store.unsafeHead(key))),
   compareAndSet: (key, expected, next) => attempt(() => store.unsafeCompareAndSet(key, expected, next)),
