@@ -157,7 +157,7 @@ export class MemConsensus {
 export const CONTRACT_VIOLATION = "contract violation: "
 
 /** Whether an error is the Indeterminate a store answers to a call that broke its contract. */
-export const isContractViolation = (e: ExternalError): boolean => e._tag === "Indeterminate" && e.message.startsWith(CONTRACT_VIOLATION)
+export const isContractViolation = (e: ExternalError): boolean => e._tag === "Indeterminate" && e.contractViolation === true
 
 /**
  * Runs one operation on a MemConsensus. A call that breaks the contract comes back as the
@@ -169,13 +169,13 @@ export const isContractViolation = (e: ExternalError): boolean => e._tag === "In
  * (`location.rs`); the shared `consensus_impl_test` asserts exactly that value for a
  * `new <= expected` CaS. So `retry_determinate` hands it back to the caller at once (it only
  * retries Determinate) and `retry_external` retries it forever (spec OP-8's hazard). The
- * message starts with `CONTRACT_VIOLATION` so observers can tell it from a fault.
+ * error carries `contractViolation: true` (and a message starting with CONTRACT_VIOLATION) so observers can tell it from a fault.
  */
 export const runContract = <A>(f: () => A): Either.Either<A, Indeterminate> => {
   try {
     return Either.right(f())
   } catch (e) {
-    if (e instanceof ConsensusContractError) return Either.left(new Indeterminate({ message: CONTRACT_VIOLATION + e.message }))
+    if (e instanceof ConsensusContractError) return Either.left(new Indeterminate({ message: CONTRACT_VIOLATION + e.message, contractViolation: true }))
     throw e
   }
 }

@@ -13,7 +13,9 @@ export class Determinate extends Schema.TaggedError<Determinate>()("Determinate"
 }) {}
 
 export class Indeterminate extends Schema.TaggedError<Indeterminate>()("Indeterminate", {
-  message: Schema.String
+  message: Schema.String,
+  /** Set when the store refused a call that broke its contract (persist reports those as Indeterminate too). */
+  contractViolation: Schema.optional(Schema.Boolean)
 }) {}
 
 export type ExternalError = Determinate | Indeterminate

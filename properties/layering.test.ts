@@ -45,12 +45,14 @@ const allowed: ReadonlyArray<readonly [string, (to: string, file: string) => boo
   ["sim/check", (to) => to === "core" || to === "sim/check" || to === "sim/kernel" || ["effect", "node", "vitest", "core/testing"].includes(to)],
   ["sim/world", (to) => to === "core" || ["sim/world", "sim/check", "sim/kernel", "sim/trace", "effect", "node", "vitest"].includes(to)],
   ["sim/trace", (to) => to === "core" || ["sim/trace", "sim/world", "sim/check", "sim/kernel", "effect", "node", "vitest"].includes(to)],
+  // Real backends: core's services over npm drivers; never the simulator.
+  ["stores", (to) => to === "core" || to === "core/testing" || to === "stores" || !["sim", "properties", "scenarios", "reports"].some((l) => to === l || to.startsWith(l + "/"))],
   // The front door: the one layer that may reach scenarios/ and reports/.
   ["sim/cli", (to) => !["properties"].includes(to)]
 ]
 
 describe("layering", () => {
-  const files = [...sources("core"), ...sources("sim")]
+  const files = [...sources("core"), ...sources("sim"), ...sources("stores")]
   it("finds the sources it checks", () => {
     expect(files.length).toBeGreaterThan(40)
   })

@@ -97,7 +97,7 @@ export const classifySqlError = (e: unknown): Determinate | Indeterminate => {
 
 const UNIQUE_VIOLATION = "23505"
 
-const contract = (message: string): Indeterminate => new Indeterminate({ message: CONTRACT_VIOLATION + message })
+const contract = (message: string): Indeterminate => new Indeterminate({ message: CONTRACT_VIOLATION + message, contractViolation: true })
 
 /** Runs core's argument checks, turning their error into the rejection every backend uses. */
 const check = (f: () => void): void => {

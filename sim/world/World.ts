@@ -213,7 +213,7 @@ export class World implements WorldHost {
   }
 
   private rendered(call: StoreCall, done: Exit.Exit<unknown, unknown>): string {
-    return Exit.isSuccess(done) ? call.render(done.value) : "Determinate(contract)"
+    return Exit.isSuccess(done) ? call.render(done.value) : "Indeterminate(contract violation)"
   }
 
   /** Delivers the request at `index` of the pending list, with a drawn fault. */
