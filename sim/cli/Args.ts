@@ -22,6 +22,7 @@ export interface CliArgs {
   readonly out: string
   readonly listScenarios: boolean
   readonly listBugs: boolean
+  readonly listFindings: boolean
   readonly help: boolean
   readonly quiet: boolean
   readonly keepTraces: boolean
@@ -44,6 +45,7 @@ usage: npm run sim -- [options]
   --report FILE       render Markdown and HTML reports from a trace file
   --list-scenarios    list scenario names with descriptions
   --list-bugs         list planted bug names with descriptions
+  --list-findings     list the known findings: what they are, their seeds, where upstream stands
   --quiet             sweeps: no per-seed lines
   --keep-traces       sweeps: write every seed's trace, not only failing ones
   --help              this text
@@ -72,6 +74,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let out = "reports/out"
   let listScenarios = false
   let listBugs = false
+  let listFindings = false
   let help = false
   let quiet = false
   let keepTraces = false
@@ -140,6 +143,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
       case "--list-bugs":
         listBugs = true
         break
+      case "--list-findings":
+        listFindings = true
+        break
       case "--quiet":
         quiet = true
         break
@@ -156,6 +162,6 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   }
   const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
   if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
-  if (!help && !listBugs && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
+  if (!help && !listBugs && !listFindings && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces }
 }

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { HELP, parseArgs, UsageError, type CliArgs } from "./Args.ts"
 import { firstDivergence, readTrace, replayCommand, runSpec, toTraceFile, TraceReadError, type Outcome } from "../trace/Run.ts"
 import { bugSwitches } from "./Bugs.ts"
+import { KNOWN_FINDINGS } from "../check/Findings.ts"
 import { summary, toJson } from "../trace/Summary.ts"
 import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
@@ -72,6 +73,12 @@ const main = (argv: ReadonlyArray<string>): number => {
   }
   if (args.listBugs) {
     for (const b of plantedBugs) console.log(`${b.name}\n    ${b.description}`)
+    return 0
+  }
+  if (args.listFindings) {
+    for (const f of KNOWN_FINDINGS) {
+      console.log(`${f.id}: ${f.title}\n  spec: ${f.spec}\n  seeds: ${f.seeds.map((s) => `npm run sim -- --seed ${s}`).join(", ")}\n  what: ${f.explanation}\n  upstream: ${f.upstream}\n`)
+    }
     return 0
   }
   if (args.listScenarios) {

@@ -89,7 +89,7 @@ export const summary = (o: Outcome, wallMs: number, traceFile: string | null, re
   if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`)
   for (const id of r.findings) {
     const f = KNOWN_FINDINGS.find((k) => k.id === id)
-    if (f !== undefined) lines.push(`  finding     ${f.id}: ${f.title} (${f.spec}); upstream: ${f.upstream}`)
+    if (f !== undefined) lines.push(`  finding     ${f.id}: ${f.title} (${f.spec}); upstream status and explanation: npm run sim -- --list-findings`)
   }
   if (traceFile !== null) lines.push(`  trace       ${traceFile}`)
   lines.push(`reproduce with: ${replay}`)
