@@ -71,6 +71,9 @@ describe("cli", () => {
     const truncated = join(out, "truncated.jsonl")
     writeFileSync(truncated, readFileSync(join(out, "seed-3.jsonl"), "utf8").split("\n").slice(0, 5).join("\n"))
     cases.push([["--replay", truncated], /malformed trace file .*\(footer; truncated trace\?\)/])
+    const formatOne = join(out, "format1.jsonl")
+    writeFileSync(formatOne, '{"type":"header","format":1,"seed":1,"steps":2000}\n{"type":"footer","tape":[],"digest":"0"}\n')
+    cases.push([["--replay", formatOne], /trace format 1 is not supported .*re-run the seed/])
     const results = await Promise.all(cases.map(([args]) => sim(...args)))
     for (const [i, [args, message]] of cases.entries()) {
       const r = results[i]!

@@ -73,3 +73,18 @@ describe("World", () => {
     expect(new Set(configs).size).toBe(8)
   })
 })
+
+describe("attribution", () => {
+  it("runWorld - every store request of seed 1 names its process, task and persist operation", () => {
+    const r = runWorld(Choices.seeded(1), { steps: 2000 })
+    const requests = r.events.filter((e) => e.call.startsWith("consensus.") || e.call.startsWith("blob."))
+    expect(requests.length).toBeGreaterThan(50)
+    for (const e of requests) {
+      expect({ call: e.call, p: e.p, task: e.task !== "", op: e.op !== "" }).toEqual({ call: e.call, p: e.p, task: true, op: true })
+    }
+    // The same process sends requests from several tasks, and CaS calls say which command.
+    expect([...new Set(requests.map((e) => e.task))]).toEqual(expect.arrayContaining(["init", "cmd", "rollup", "heartbeat", "janitor"]))
+    expect(requests.some((e) => e.p === "janitor" && e.cmd === "remove_rollups" && e.call === "consensus.cas")).toBe(true)
+    expect(requests.filter((e) => e.call === "consensus.cas").every((e) => e.cmd !== "")).toBe(true)
+  })
+})
