@@ -4,7 +4,7 @@
  */
 export { DEFAULT_STEPS } from "../trace/Run.ts"
 import { DEFAULT_STEPS } from "../trace/Run.ts"
-import { shardFromEnv, type Env } from "./ShardEnv.ts"
+import { shardFromEnv, ShardEnvError, type Env } from "./ShardEnv.ts"
 
 export class UsageError extends Error {
   override readonly name = "UsageError"
@@ -188,7 +188,11 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   if (shardAuto) {
     if (shard !== null) throw new UsageError("give --shard once")
     if (seeds === null) throw new UsageError("--shard auto needs --seeds A..B")
-    shard = shardFromEnv(env, shardCount)
+    try {
+      shard = shardFromEnv(env, shardCount)
+    } catch (e) {
+      throw e instanceof ShardEnvError ? new UsageError(e.message) : e
+    }
   }
   return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest"
 import { parseArgs, UsageError } from "./Args.ts"
-import { shardFromEnv } from "./ShardEnv.ts"
+import { shardFromEnv, ShardEnvError } from "./ShardEnv.ts"
 
 const fails = (env: Record<string, string>, count: number | null, pattern: RegExp) => {
-  expect(() => shardFromEnv(env, count)).toThrow(UsageError)
+  expect(() => shardFromEnv(env, count)).toThrow(ShardEnvError)
   expect(() => shardFromEnv(env, count)).toThrow(pattern)
 }
 
@@ -42,6 +42,7 @@ describe("shardFromEnv", () => {
   it("parseArgs - --shard auto resolves from the given environment, and needs --seeds", () => {
     expect(parseArgs(["--seeds", "1..40", "--shard", "auto"], { PERSIST_SIM_SHARD: "2/4" }).shard).toEqual({ k: 2, n: 4 })
     expect(parseArgs(["--seeds", "1..40", "--shard", "auto", "--shard-count", "5"], { JOB_COMPLETION_INDEX: "4" }).shard).toEqual({ k: 5, n: 5 })
+    expect(() => parseArgs(["--seeds", "1..40", "--shard", "auto"], {})).toThrow(UsageError)
     expect(() => parseArgs(["--seeds", "1..40", "--shard", "auto"], {})).toThrow(/no shard in the environment/)
     expect(() => parseArgs(["--seeds", "1..40", "--shard-count", "4"], {})).toThrow(/goes with --shard auto/)
     expect(parseArgs(["--merge", "a", "b", "--json"], {}).merge).toEqual(["a", "b"])
