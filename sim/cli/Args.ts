@@ -4,6 +4,7 @@
  */
 export { DEFAULT_STEPS } from "../trace/Run.ts"
 import { DEFAULT_STEPS } from "../trace/Run.ts"
+import { shardFromEnv, ShardEnvError, type Env } from "./ShardEnv.ts"
 
 export class UsageError extends Error {
   override readonly name = "UsageError"
@@ -26,6 +27,8 @@ export interface CliArgs {
   readonly help: boolean
   readonly quiet: boolean
   readonly keepTraces: boolean
+  /** `--merge`: summary files or folders to combine (sim/cli/Merge.ts). */
+  readonly merge: ReadonlyArray<string> | null
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -40,6 +43,9 @@ usage: npm run sim -- [options]
   --scenario NAME     run a named scripted scenario (see --list-scenarios)
   --jobs N            run a sweep on N worker threads (default 1)
   --shard K/N         run only the K-th of N slices of the seed range (1 <= K <= N)
+  --shard auto        take K/N from the CI or Kubernetes environment (README "Sharded sweeps")
+  --shard-count N     with --shard auto on a Kubernetes Indexed Job: the number of completions
+  --merge DIR|FILE... combine sweep summaries (*.summary.json) into one; names missing seeds
   --json              print one JSON object per run on stdout, nothing else
   --out DIR           where traces and reports go (default reports/out)
   --report FILE       render Markdown and HTML reports from a trace file
@@ -61,7 +67,7 @@ const nonNegInt = (flag: string, v: string | undefined): number => {
   return n
 }
 
-export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
+export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): CliArgs => {
   let seeds: CliArgs["seeds"] = null
   let replay: string | null = null
   let report: string | null = null
@@ -78,6 +84,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let help = false
   let quiet = false
   let keepTraces = false
+  let merge: Array<string> | null = null
+  let shardAuto = false
+  let shardCount: number | null = null
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -123,6 +132,10 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         break
       case "--shard": {
         const v = value()
+        if (v === "auto") {
+          shardAuto = true
+          break
+        }
         const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(v)
         if (m === null) throw new UsageError(`--shard expects K/N (e.g. 2/4), got ${JSON.stringify(v)}`)
         const k = Number(m[1])
@@ -131,6 +144,14 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         shard = { k, n }
         break
       }
+      case "--shard-count":
+        shardCount = nonNegInt(a, value())
+        if (shardCount === 0) throw new UsageError("--shard-count must be at least 1")
+        break
+      case "--merge":
+        merge = [value()]
+        while (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) merge.push(argv[++i]!)
+        break
       case "--json":
         json = true
         break
@@ -160,8 +181,18 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         throw new UsageError(`unknown option ${JSON.stringify(a)} (see --help)`)
     }
   }
-  const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
-  if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
-  if (!help && !listBugs && !listFindings && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces }
+  const modes = [seeds !== null, replay !== null, report !== null, scenario !== null, merge !== null].filter(Boolean).length
+  if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario, --merge")
+  if (!help && !listBugs && !listFindings && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME, --report FILE or --merge DIR (see --help)")
+  if (shardCount !== null && !shardAuto) throw new UsageError("--shard-count goes with --shard auto")
+  if (shardAuto) {
+    if (shard !== null) throw new UsageError("give --shard once")
+    if (seeds === null) throw new UsageError("--shard auto needs --seeds A..B")
+    try {
+      shard = shardFromEnv(env, shardCount)
+    } catch (e) {
+      throw e instanceof ShardEnvError ? new UsageError(e.message) : e
+    }
+  }
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge }
 }

@@ -7,6 +7,7 @@ import type { CliArgs } from "./Args.ts"
 import { replayCommand } from "../trace/Run.ts"
 import { COVERAGE_MARKS } from "../trace/Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
+import { writeSweepSummary } from "./ShardSummary.ts"
 
 export const seedsOf = (args: CliArgs): Array<number> => {
   const { from, to } = args.seeds!
@@ -59,6 +60,7 @@ export const runSweep = (args: CliArgs): number => {
     const failed = records.filter((r) => r.exitCode !== 0).sort((a, b) => a.seed - b.seed)
     const known = failed.filter((r) => r.verdict === "known")
     const fresh = failed.filter((r) => r.verdict === "new")
+    const summaryFile = writeSweepSummary(args, records, wall)
     if (!args.json) {
       const range = `${args.seeds!.from}..${args.seeds!.to}${args.shard !== null ? ` shard ${args.shard.k}/${args.shard.n}` : ""}`
       const steps = records.reduce((n, r) => n + r.steps, 0)
@@ -73,6 +75,7 @@ export const runSweep = (args: CliArgs): number => {
         const label = r.verdict === "new" ? `NEW ${r.newKinds.join(", ")}${r.findings.length > 0 ? `; also ${r.findings.join(",")}` : ""}` : `known ${r.findings.join(",")}`
         console.log(`FAILED seed ${r.seed} (${label}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug }, r.trace)}`)
       }
+      console.log(`summary: ${summaryFile}`)
     }
     return failed.length > 0 ? 1 : 0
   }

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { violationKind } from "../check/Violations.ts"
-import { runSpec, toTraceFile } from "../trace/Run.ts"
+import { replayCommand, runSpec, toTraceFile } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
 import { toJsonLines } from "../trace/Trace.ts"
 import { bugSwitches } from "./Bugs.ts"
@@ -23,6 +23,11 @@ export interface SeedRecord {
   readonly verdict: "pass" | "known" | "new"
   readonly marks: ReadonlyArray<string>
   readonly trace: string | null
+  /** For the sweep summary (sim/trace/SweepSummary.ts). */
+  readonly kinds: ReadonlyArray<string>
+  readonly faults: Readonly<Record<string, number>>
+  readonly virtualTimeMs: number
+  readonly replay: string
 }
 
 export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
@@ -45,6 +50,10 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
     findings: o.result.findings,
     verdict: verdictOf(o),
     marks: marksHit(o),
-    trace
+    trace,
+    kinds: [...new Set(o.result.violations.map(violationKind))],
+    faults: o.result.faults,
+    virtualTimeMs: o.result.virtualTimeMs,
+    replay: replayCommand(o.spec, trace)
   }
 }

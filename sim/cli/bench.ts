@@ -4,7 +4,9 @@
  *
  *   requestsPerSecChecked / Unchecked  delivered store requests per second, one core
  *   rawRoundTripNs      the kernel's bare park/deliver/resume, same process
- *   ratioToRaw          checked cost per request / raw round trip
+ *   seedsPerSecPerCore  default-swarm seeds (1..40, 2000 steps) per second on one core,
+ *                       run as a sweep runs them (checker on, events kept for the trace)
+ *   split               per-request cost in µs, side by side in one run (see costSplit)
  *   costRatio100kTo1k   per-request cost of a 100k-step world over a 1k-step one
  *   virtualOverWall     simulated ms per wall ms
  *   jobs2Speedup        sweep throughput with 2 worker threads over 1
@@ -73,17 +75,73 @@ const hardwareParallelism = async (): Promise<number> => {
   return (await time(1)) / (await time(2))
 }
 
-const seedSweep = (check: boolean) => {
+const SEEDS = quick ? 10 : 40
+
+/** CPU ms of this process since `c`: on a machine shared with other tenants, wall time mostly measures them. */
+const cpuMsSince = (c: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(c)
+  return (d.user + d.system) / 1000
+}
+
+const seedSweep = (check: boolean, keepEvents = false) => {
   let steps = 0
   let virtualMs = 0
-  const t = now()
-  for (let seed = 1; seed <= (quick ? 10 : 40); seed++) {
-    const r = runWorld(Choices.seeded(seed), { steps: 2000, keepEvents: false, check })
+  let draws = 0
+  const t = process.cpuUsage()
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const r = runWorld(Choices.seeded(seed), { steps: 2000, keepEvents, check })
     steps += r.steps
     virtualMs += r.virtualTimeMs
+    draws += r.tape.length
   }
-  const ms = msSince(t)
-  return { rps: (steps / ms) * 1000, virtualOverWall: virtualMs / ms }
+  const ms = cpuMsSince(t)
+  return { rps: (steps / ms) * 1000, virtualOverWall: virtualMs / ms, usPerRequest: (ms * 1000) / steps, seedsPerSec: (SEEDS * 1000) / ms, drawsPerRequest: draws / steps }
+}
+
+/** ns per draw of the seeded choice source, with the mix of bounds a world uses (small and 2^32). */
+const drawNs = (): number => {
+  const c = Choices.seeded(7)
+  const n = 1_000_000
+  let x = 0
+  const t = now()
+  for (let i = 0; i < n; i++) x += c.draw(i % 3 === 0 ? 2 ** 32 : 1 + (i % 17), "bench")
+  const ns = Number(now() - t) / n
+  if (x < 0) throw new Error("unreachable")
+  return ns
+}
+
+/**
+ * Where a request's time goes, from four measurements taken side by side (each a median):
+ *   full          the sweep's own mode: checker on, events kept
+ *   checker       full − (checker off, events kept)
+ *   trace         (checker off, events kept) − (checker off, events off): the event records
+ *   kernel        the raw parked round trip (park, deliver, resume with no world around it)
+ *   tape          draws per request × ns per draw of the seeded source
+ *   system        what is left: the port's own work (core/ as Effect fibers: state machine,
+ *                 encodings, retries, GC) plus the world's driver logic around each request
+ * No profiler: the harness parts are measured directly, the system part is the remainder,
+ * so it also absorbs anything the estimates miss.
+ */
+const costSplit = (full: number, noCheck: number, bare: number, rawNs: number, drawsPerRequest: number, nsPerDraw: number) => {
+  const kernel = rawNs / 1000
+  const tape = (drawsPerRequest * nsPerDraw) / 1000
+  const checker = Math.max(0, full - noCheck)
+  const trace = Math.max(0, noCheck - bare)
+  const system = Math.max(0, bare - kernel - tape)
+  const r = (x: number) => Number(x.toFixed(1))
+  const pct = (x: number) => Number(((100 * x) / full).toFixed(1))
+  return {
+    totalUs: r(full),
+    systemUs: r(system),
+    checkerUs: r(checker),
+    harnessUs: r(kernel + tape + trace),
+    kernelUs: r(kernel),
+    tapeUs: r(tape),
+    traceUs: r(trace),
+    systemPct: pct(system),
+    checkerPct: pct(checker),
+    harnessPct: pct(kernel + tape + trace)
+  }
 }
 
 const perRequestMs = (steps: number): number => {
@@ -97,15 +155,28 @@ const main = async () => {
   const unchecked: Array<number> = []
   const vw: Array<number> = []
   const raw: Array<number> = []
+  const full: Array<number> = []
+  const noCheck: Array<number> = []
+  const seedsPerSec: Array<number> = []
+  const dpr: Array<number> = []
+  const nsPerDraw: Array<number> = []
   seedSweep(true) // warm up the JIT, so the first figure is not the cold one
   for (let i = 0; i < REPS; i++) {
-    // Interleaved so machine noise hits both sides alike.
+    // Interleaved so machine noise hits every side alike.
     const c = seedSweep(true)
     checked.push(c.rps)
     vw.push(c.virtualOverWall)
-    unchecked.push(seedSweep(false).rps)
+    const u = seedSweep(false)
+    unchecked.push(u.rps)
+    const f = seedSweep(true, true)
+    full.push(f.usPerRequest)
+    seedsPerSec.push(f.seedsPerSec)
+    dpr.push(f.drawsPerRequest)
+    noCheck.push(seedSweep(false, true).usPerRequest)
     raw.push(measureRawRoundTrip(100_000).nsPerRoundTrip)
+    nsPerDraw.push(drawNs())
   }
+  const split = costSplit(median(full), median(noCheck), 1e6 / median(unchecked), median(raw), median(dpr), median(nsPerDraw))
   const small = perRequestMs(1_000)
   const large = perRequestMs(quick ? 20_000 : 100_000)
   const sweepSeeds = Array.from({ length: quick ? 16 : 200 }, (_, i) => i + 1)
@@ -128,7 +199,8 @@ const main = async () => {
     requestsPerSecChecked: Math.round(median(checked)),
     requestsPerSecUnchecked: Math.round(median(unchecked)),
     rawRoundTripNs: Math.round(rawNs),
-    ratioToRaw: Number((1e9 / median(checked) / rawNs).toFixed(1)),
+    seedsPerSecPerCore: Number(median(seedsPerSec).toFixed(2)),
+    split,
     costRatio100kTo1k: Number((large / small).toFixed(2)),
     virtualOverWall: Math.round(median(vw)),
     jobs2Speedup: Number((j1 / j2).toFixed(2)),
@@ -144,7 +216,11 @@ const main = async () => {
     console.log(`requests/s (checked)         ${String(result.requestsPerSecChecked).padEnd(12)} >= 100000`)
     console.log(`requests/s (unchecked)       ${String(result.requestsPerSecUnchecked).padEnd(12)}`)
     console.log(`raw round trip (ns)          ${String(result.rawRoundTripNs).padEnd(12)}`)
-    console.log(`checked cost / raw           ${String(result.ratioToRaw).padEnd(12)} <= 4`)
+    console.log(`seeds/s per core (1..${SEEDS})     ${String(result.seedsPerSecPerCore).padEnd(12)} (checker on, events kept: a sweep's mode)`)
+    console.log(`per request (CPU µs):        ${split.totalUs}`)
+    console.log(`  system under test          ${String(split.systemUs).padEnd(12)} ${split.systemPct}%  (port + world driver; the remainder)`)
+    console.log(`  checker                    ${String(split.checkerUs).padEnd(12)} ${split.checkerPct}%  (checker on − off)`)
+    console.log(`  harness                    ${String(split.harnessUs).padEnd(12)} ${split.harnessPct}%  (kernel ${split.kernelUs} + tape ${split.tapeUs} + trace ${split.traceUs})`)
     console.log(`cost 100k / 1k steps         ${String(result.costRatio100kTo1k).padEnd(12)} <= 1.25`)
     console.log(`virtual / wall               ${String(result.virtualOverWall).padEnd(12)} >= 10000`)
     console.log(`--jobs 2 speedup             ${String(result.jobs2Speedup).padEnd(12)} >= 1.8`)

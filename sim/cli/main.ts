@@ -12,6 +12,7 @@ import { summary, toJson } from "../trace/Summary.ts"
 import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
+import { runMerge } from "./Merge.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
@@ -87,6 +88,7 @@ const main = (argv: ReadonlyArray<string>): number => {
   }
   if (args.bug !== null && !plantedBugs.some((b) => b.name === args.bug)) throw new UsageError(`unknown bug ${JSON.stringify(args.bug)} (see --list-bugs)`)
   if (args.replay !== null) return replay(args, args.replay)
+  if (args.merge !== null) return runMerge(args, args.merge)
   if (args.report !== null) throw new UsageError("--report is not implemented yet")
   if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
   const seeds = args.seeds!
