@@ -25,6 +25,11 @@ export interface CliArgs {
   readonly help: boolean
   readonly quiet: boolean
   readonly keepTraces: boolean
+  /** Shrinking and the short log (see sim/cli/Reports.ts). */
+  readonly shrink: boolean
+  readonly shrinkBudget: number
+  readonly shrinkAttempts: number
+  readonly log: boolean
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -46,6 +51,11 @@ usage: npm run sim -- [options]
   --list-bugs         list planted bug names with descriptions
   --quiet             sweeps: no per-seed lines
   --keep-traces       sweeps: write every seed's trace, not only failing ones
+  --shrink            minimise a failing run's tape (with --seed, --replay or a sweep);
+                      writes <trace>.min.jsonl and its reports
+  --shrink-budget S   wall-clock seconds a shrink may take (default 60)
+  --shrink-attempts N runs a shrink may try (default 2000; keeps it deterministic)
+  --log               print the short log (with --seed, or --replay FILE instead of re-running)
   --help              this text
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
@@ -75,6 +85,10 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let help = false
   let quiet = false
   let keepTraces = false
+  let shrink = false
+  let shrinkBudget = 60
+  let shrinkAttempts = 2000
+  let log = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -146,6 +160,20 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
       case "--keep-traces":
         keepTraces = true
         break
+      case "--shrink":
+        shrink = true
+        break
+      case "--shrink-budget":
+        shrinkBudget = nonNegInt(a, value())
+        if (shrinkBudget < 1) throw new UsageError("--shrink-budget must be at least 1 second")
+        break
+      case "--shrink-attempts":
+        shrinkAttempts = nonNegInt(a, value())
+        if (shrinkAttempts < 1) throw new UsageError("--shrink-attempts must be at least 1")
+        break
+      case "--log":
+        log = true
+        break
       case "--help":
       case "-h":
         help = true
@@ -157,5 +185,5 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
   if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
   if (!help && !listBugs && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces, shrink, shrinkBudget, shrinkAttempts, log }
 }
