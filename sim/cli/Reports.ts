@@ -20,16 +20,16 @@ import { bugSwitches } from "./Bugs.ts"
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 
 /** Writes the Markdown and HTML reports of a trace file; returns their paths. */
-export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explain = false): { md: string; html: string } => {
+export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
   const probe = probeRun(trace.tape, trace.header.steps, bugs)
   let explanation = null
-  if (explain && trace.violations.length > 0) {
+  if (explainBudgetMs > 0 && trace.violations.length > 0) {
     const k = failureKey(probe.result, trace.header.bug !== null)
     if (k !== null) {
       const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
-      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps }, probe.draws, oracle, { maxAttempts: 400, budgetMs: 60_000, now: nowMs })
+      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
@@ -108,7 +108,8 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   const out = file.replace(/(\.min)?\.jsonl$/, "") + ".min.jsonl"
   writeFileSync(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
-  const { md, html } = reportTrace(out, info, true)
+  // Explaining costs one run per draw: bounded by a share of the shrink budget.
+  const { md, html } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
   const line = {
     shrunk: out,
     key: r.key,

@@ -123,9 +123,17 @@ export const shrinkCandidate = (
   const cutSteps = (): boolean => {
     pass = "steps"
     let any = false
-    while (curV.violationStep < cur.steps && curV.violationStep >= 1) {
-      if (!tryCand({ tape: cur.tape, steps: curV.violationStep })) break
-      any = true
+    // A violation found by the checks at the start of the next tick (cached states) needs one
+    // more step of budget than its own step, so try the step and the two after it.
+    for (let more = true; more; ) {
+      more = false
+      for (const s of [curV.violationStep, curV.violationStep + 1, curV.violationStep + 2]) {
+        if (s < 1 || s >= cur.steps) continue
+        if (tryCand({ tape: cur.tape, steps: s })) {
+          any = more = true
+          break
+        }
+      }
     }
     return any
   }
@@ -151,18 +159,24 @@ export const shrinkCandidate = (
     pass = kind
     let any = false
     for (let size = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, cur.tape.length / 2)))); size >= 1; size = Math.floor(size / 2)) {
-      // From the end backwards: late draws are the likeliest to be irrelevant, and removing
-      // them first keeps earlier indices stable.
-      for (let i = Math.max(0, cur.tape.length - size); i >= 0; i -= size) {
-        if (i >= cur.tape.length) continue
+      // Zeroing goes front to back: the earliest draws (the configuration, the first
+      // schedule) shape the most of the run. Deleting goes back to front, so a deletion does
+      // not shift the draws still to be tried.
+      const starts: Array<number> = []
+      if (kind === "zero") for (let i = 0; i < cur.tape.length; i += size) starts.push(i)
+      else for (let i = Math.max(0, cur.tape.length - size); ; i -= size) {
+        starts.push(Math.max(0, i))
+        if (i <= 0) break
+      }
+      for (const i of starts) {
         const t = cur.tape
+        if (i >= t.length) continue
         if (kind === "zero") {
           if (t.slice(i, i + size).every((v) => v === 0)) continue
           const next = t.slice()
           next.fill(0, i, i + size)
           if (tryCand({ tape: next, steps: cur.steps })) any = true
         } else if (tryCand({ tape: [...t.slice(0, i), ...t.slice(i + size)], steps: cur.steps })) any = true
-        if (i === 0) break
       }
     }
     return any
