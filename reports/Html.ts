@@ -22,7 +22,9 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, "\\u0
 export const renderHtml = (input: ReportInput): string => {
   const { trace, probe } = input
   const events = trace.events
-  const lanes = [...new Set(events.map((e) => laneOf(e.p)))].sort((a, b) => (a === "world" ? 1 : b === "world" ? -1 : a.localeCompare(b, "en", { numeric: true })))
+  // Processes in numeric order, then the janitor, then the world's own events.
+  const rank = (l: string) => (l === "world" ? 2 : l === "janitor" ? 1 : 0)
+  const lanes = [...new Set(events.map((e) => laneOf(e.p)))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, "en", { numeric: true }))
   const focus = focusViolation(input)
   const fi = focusEventIndex(events, focus)
   // Issue → reply: a held request's delivery is the next event of the same process, call and arg.
@@ -98,7 +100,7 @@ button{font:inherit}
 (function(){
 const D = JSON.parse(document.getElementById("data").textContent);
 const TASK = {cmd:"#1e88e5",init:"#8e24aa",rollup:"#43a047","gc-worker":"#f4511e",heartbeat:"#90a4ae",compaction:"#00897b",janitor:"#6d4c41","":"#bdbdbd"};
-const LANE_W = 110, LEFT = 100;
+const LANE_W = 84, LEFT = 100;
 const lanes = D.lanes.concat(["Consensus","Blob"]);
 const CONS = D.lanes.length, BLOB = D.lanes.length + 1;
 const width = LEFT + lanes.length * LANE_W + 420;
