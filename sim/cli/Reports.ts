@@ -6,7 +6,7 @@
 import { readdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { writeReports, type ShrinkInfo } from "../../reports/Report.ts"
-import { writeSweepPage } from "../../reports/SweepPage.ts"
+import { SWEEP_SUMMARY_FILE, type SweepSummary, writeSweepPage } from "../../reports/SweepPage.ts"
 import { shortLog } from "../../reports/Log.ts"
 import { explainTape } from "../trace/Explain.ts"
 import { probeRun } from "../trace/Probe.ts"
@@ -16,6 +16,8 @@ import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trac
 import { describeConfig } from "../world/SwarmConfig.ts"
 import type { CliArgs } from "./Args.ts"
 import { bugSwitches } from "./Bugs.ts"
+import type { SeedRecord } from "./SweepCore.ts"
+import { mkdirSync } from "node:fs"
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 
@@ -150,3 +152,33 @@ export const tracesIn = (dir: string): Array<string> =>
     .filter((f) => f.endsWith(".jsonl"))
     .sort()
     .map((f) => join(dir, f))
+
+/**
+ * The end of a sweep: with --shrink, shrink each new failure; then write `sweep-summary.json`
+ * and the summary page (`sweep.html`) into the --out folder and say where.
+ */
+export const afterSweep = (args: CliArgs, records: ReadonlyArray<SeedRecord>, wallSeconds: number): void => {
+  const shrunk = new Map<number, string>()
+  if (args.shrink) {
+    for (const r of records) {
+      if (r.verdict !== "new" || r.trace === null) continue
+      shrinkTrace(args, r.trace)
+      shrunk.set(r.seed, r.trace.replace(/\.jsonl$/, "") + ".min.jsonl")
+    }
+  }
+  const summary: SweepSummary = {
+    type: "persist-sim sweep",
+    version: 1,
+    range: `${args.seeds!.from}..${args.seeds!.to}${args.shard !== null ? ` shard ${args.shard.k}/${args.shard.n}` : ""}`,
+    bug: args.bug,
+    steps: args.steps,
+    wallSeconds,
+    seeds: [...records]
+      .sort((a, b) => a.seed - b.seed)
+      .map((r) => ({ seed: r.seed, verdict: r.verdict, steps: r.steps, violations: r.violations.slice(0, 3), newKinds: r.newKinds, findings: r.findings, marks: r.marks, faults: r.faults, trace: r.trace, shrunk: shrunk.get(r.seed) ?? null }))
+  }
+  mkdirSync(args.out, { recursive: true })
+  writeFileSync(join(args.out, SWEEP_SUMMARY_FILE), JSON.stringify(summary) + "\n")
+  const page = writeSweepPage(args.out, (trace) => reportTrace(trace))
+  if (!args.json) console.log(`sweep summary: ${page}`)
+}

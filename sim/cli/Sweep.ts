@@ -7,6 +7,7 @@ import type { CliArgs } from "./Args.ts"
 import { replayCommand } from "../trace/Run.ts"
 import { COVERAGE_MARKS } from "../trace/Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
+import { afterSweep } from "./Reports.ts"
 
 export const seedsOf = (args: CliArgs): Array<number> => {
   const { from, to } = args.seeds!
@@ -74,6 +75,7 @@ export const runSweep = (args: CliArgs): number => {
         console.log(`FAILED seed ${r.seed} (${label}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug }, r.trace)}`)
       }
     }
+    afterSweep(args, records, wall)
     return failed.length > 0 ? 1 : 0
   }
   if (args.jobs <= 1) {

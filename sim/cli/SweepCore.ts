@@ -22,6 +22,8 @@ export interface SeedRecord {
   readonly findings: ReadonlyArray<string>
   readonly verdict: "pass" | "known" | "new"
   readonly marks: ReadonlyArray<string>
+  /** Faults injected, by kind (for the sweep page's histogram). */
+  readonly faults: Readonly<Record<string, number>>
   readonly trace: string | null
 }
 
@@ -45,6 +47,7 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
     findings: o.result.findings,
     verdict: verdictOf(o),
     marks: marksHit(o),
+    faults: o.result.faults,
     trace
   }
 }
