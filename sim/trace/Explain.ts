@@ -33,7 +33,9 @@ export const explainTape = (
   // The full consumed tape (zeros included), so zero draws can be tried too.
   const tape = sites.map((s) => s.value)
   let untried = 0
-  for (const s of sites) {
+  // Latest first: with a budget too small for every draw, the decisions nearest the failure
+  // (not the configuration) are the ones worth knowing.
+  for (const s of [...sites].reverse()) {
     if (out.length >= bounds.maxAttempts || bounds.now() - began >= bounds.budgetMs) {
       untried++
       continue
@@ -44,5 +46,5 @@ export const explainTape = (
     const v = oracle({ tape: next, steps: c.steps })
     out.push({ ...s, alt, matters: !v.fails })
   }
-  return { draws: out, untried }
+  return { draws: out.sort((a, b) => a.index - b.index), untried }
 }
