@@ -29,6 +29,11 @@ export interface CliArgs {
   readonly keepTraces: boolean
   /** `--merge`: summary files or folders to combine (sim/cli/Merge.ts). */
   readonly merge: ReadonlyArray<string> | null
+  /** Shrinking and the short log (see sim/cli/Reports.ts). */
+  readonly shrink: boolean
+  readonly shrinkBudget: number
+  readonly shrinkAttempts: number
+  readonly log: boolean
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -54,6 +59,11 @@ usage: npm run sim -- [options]
   --list-findings     list the known findings: what they are, their seeds, where upstream stands
   --quiet             sweeps: no per-seed lines
   --keep-traces       sweeps: write every seed's trace, not only failing ones
+  --shrink            minimise a failing run's tape (with --seed, --replay or a sweep);
+                      writes <trace>.min.jsonl and its reports
+  --shrink-budget S   wall-clock seconds a shrink may take (default 60)
+  --shrink-attempts N runs a shrink may try (default 2000; keeps it deterministic)
+  --log               print the short log (with --seed, or --replay FILE instead of re-running)
   --help              this text
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
@@ -87,6 +97,10 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   let merge: Array<string> | null = null
   let shardAuto = false
   let shardCount: number | null = null
+  let shrink = false
+  let shrinkBudget = 60
+  let shrinkAttempts = 2000
+  let log = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -173,6 +187,20 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       case "--keep-traces":
         keepTraces = true
         break
+      case "--shrink":
+        shrink = true
+        break
+      case "--shrink-budget":
+        shrinkBudget = nonNegInt(a, value())
+        if (shrinkBudget < 1) throw new UsageError("--shrink-budget must be at least 1 second")
+        break
+      case "--shrink-attempts":
+        shrinkAttempts = nonNegInt(a, value())
+        if (shrinkAttempts < 1) throw new UsageError("--shrink-attempts must be at least 1")
+        break
+      case "--log":
+        log = true
+        break
       case "--help":
       case "-h":
         help = true
@@ -194,5 +222,5 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       throw e instanceof ShardEnvError ? new UsageError(e.message) : e
     }
   }
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge }
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge, shrink, shrinkBudget, shrinkAttempts, log }
 }

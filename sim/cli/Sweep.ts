@@ -8,6 +8,7 @@ import { replayCommand } from "../trace/Run.ts"
 import { COVERAGE_MARKS } from "../trace/Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 import { writeSweepSummary } from "./ShardSummary.ts"
+import { afterSweep } from "./Reports.ts"
 
 export const seedsOf = (args: CliArgs): Array<number> => {
   const { from, to } = args.seeds!
@@ -77,6 +78,7 @@ export const runSweep = (args: CliArgs): number => {
       }
       console.log(`summary: ${summaryFile}`)
     }
+    afterSweep(args, records)
     return failed.length > 0 ? 1 : 0
   }
   if (args.jobs <= 1) {

@@ -22,10 +22,11 @@ export interface SeedRecord {
   readonly findings: ReadonlyArray<string>
   readonly verdict: "pass" | "known" | "new"
   readonly marks: ReadonlyArray<string>
+  /** Faults injected, by kind (for the sweep page's histogram). */
+  readonly faults: Readonly<Record<string, number>>
   readonly trace: string | null
   /** For the sweep summary (sim/trace/SweepSummary.ts). */
   readonly kinds: ReadonlyArray<string>
-  readonly faults: Readonly<Record<string, number>>
   readonly virtualTimeMs: number
   readonly replay: string
 }

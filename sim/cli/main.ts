@@ -14,6 +14,8 @@ import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
 import { runMerge } from "./Merge.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
+import { afterFailure, printLog, reportCommand, shrinkTrace } from "./Reports.ts"
+import { SweepPageError } from "../../reports/SweepPage.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -29,7 +31,9 @@ const runOne = (args: CliArgs, seed: number): number => {
   const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, bugs: bugSwitches(args.bug), keepEvents: true })
   const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
-  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)))
+  else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + afterFailure(o, file))
+  if (args.log) printLog(file)
+  if (args.shrink && o.exitCode !== 0) shrinkTrace(args, file)
   return o.exitCode
 }
 
@@ -51,6 +55,8 @@ const replayMismatch = (recorded: TraceFile, o: Outcome): string | null => {
 }
 
 const replay = (args: CliArgs, file: string): number => {
+  if (args.log) return printLog(file), 0
+  if (args.shrink) return shrinkTrace(args, file)
   const recorded = readTrace(file)
   const start = process.hrtime.bigint()
   const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true })
@@ -89,7 +95,7 @@ const main = (argv: ReadonlyArray<string>): number => {
   if (args.bug !== null && !plantedBugs.some((b) => b.name === args.bug)) throw new UsageError(`unknown bug ${JSON.stringify(args.bug)} (see --list-bugs)`)
   if (args.replay !== null) return replay(args, args.replay)
   if (args.merge !== null) return runMerge(args, args.merge)
-  if (args.report !== null) throw new UsageError("--report is not implemented yet")
+  if (args.report !== null) return reportCommand(args.report)
   if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
   const seeds = args.seeds!
   if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)
@@ -105,7 +111,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 try {
   process.exitCode = main(process.argv.slice(2))
 } catch (e) {
-  if (e instanceof UsageError || e instanceof TraceReadError) {
+  if (e instanceof UsageError || e instanceof TraceReadError || e instanceof SweepPageError) {
     console.error(`persist-sim: ${e.message}`)
     process.exitCode = 2
   } else if (e instanceof NondeterminismError) {

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest"
+import { probeRun } from "../sim/trace/Probe.ts"
+import { runSpec, toTraceFile } from "../sim/trace/Run.ts"
+import { committedSeqno, shortIds, shortLog } from "./Log.ts"
+import { renderMarkdown, stateDiff } from "./Report.ts"
+
+const bug = { gcTruncatesPastRollup: true }
+const o = runSpec({ seed: 1, tape: null, steps: 120, bug: "gc-truncates-past-rollup", bugs: bug, keepEvents: true })
+const trace = toTraceFile(o)
+const probe = probeRun(trace.tape, trace.header.steps, bug)
+
+describe("short log", () => {
+  it("shortens ids consistently to their first 6 hex digits", () => {
+    const id = "r710735c7-c1b7-4db0-9f97-b90a5d96c2d8"
+    expect(shortIds(`s00000000-0000-4000-8000-000000000001/v13/${id} and ${id}`)).toBe("v13/r710735 and r710735")
+  })
+  it("prints one line per event and a state line after every commit", () => {
+    const lines = shortLog(trace.events, probe.states, trace.violations)
+    const commits = trace.events.filter((e) => committedSeqno(e) !== null).length
+    expect(commits).toBeGreaterThan(0)
+    expect(lines.filter((l) => l.includes("state v")).length).toBe(commits)
+    expect(lines.filter((l) => /^\s*\d+ t=/.test(l)).length).toBe(trace.events.length)
+    expect(lines.some((l) => l.includes("!! INV-7 NoRollupAtEarliest"))).toBe(true)
+    expect(lines.join("\n")).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/)
+  })
+  it("the probe run is the same run as the trace", () => {
+    expect(probe.result.digest).toBe(trace.digest)
+    expect(probe.draws.length).toBe(trace.tape.length)
+  })
+})
+
+describe("Markdown report", () => {
+  it("has the outcome, the violation with fields, the events, the state diff and the replay command", () => {
+    const md = renderMarkdown({ traceFile: "x.jsonl", trace, probe, replay: "npm run sim -- --seed 1", explanation: null, shrink: null })
+    for (const s of ["outcome: FAIL", "INV-7 NoRollupAtEarliest", "`earliest` =", "## Events leading to the first violation", "```diff", "## Faults injected", "## Coverage marks hit", "npm run sim -- --seed 1"]) expect(md).toContain(s)
+  })
+  it("diffs states line by line", () => {
+    const s = [...probe.states.values()]
+    const d = stateDiff(s[0], s[1])
+    expect(d.some((l) => l.startsWith("- seqno"))).toBe(true)
+    expect(d.some((l) => l.startsWith("+ seqno"))).toBe(true)
+  })
+})

@@ -1,0 +1,164 @@
+/**
+ * The CLI side of shrinking, the short log and reports: gathers a trace and a probe run of its
+ * tape, calls reports/ to render, sim/trace/Shrink.ts to minimise, and prints paths and the
+ * replay command. Kept out of main.ts so that file's dispatch stays a few lines.
+ */
+import { readdirSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { writeReports, type ShrinkInfo } from "../../reports/Report.ts"
+import { writeSweepPage } from "../../reports/SweepPage.ts"
+import { shortLog } from "../../reports/Log.ts"
+import { explainTape } from "../trace/Explain.ts"
+import { probeRun } from "../trace/Probe.ts"
+import { readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
+import { shrinkWorld, worldOracle, failureKey, type ShrinkProgress } from "../trace/Shrink.ts"
+import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trace.ts"
+import { describeConfig } from "../world/SwarmConfig.ts"
+import type { CliArgs } from "./Args.ts"
+import { bugSwitches } from "./Bugs.ts"
+import type { SeedRecord } from "./SweepCore.ts"
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/** Writes the Markdown and HTML reports of a trace file; returns their paths. */
+export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string } => {
+  const trace = readTrace(file)
+  const bugs = bugSwitches(trace.header.bug)
+  const probe = probeRun(trace.tape, trace.header.steps, bugs)
+  let explanation = null
+  if (explainBudgetMs > 0 && trace.violations.length > 0) {
+    const k = failureKey(probe.result, trace.header.bug !== null)
+    if (k !== null) {
+      const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
+      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
+    }
+  }
+  const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
+  return writeReports({ traceFile: file, trace, probe, replay, explanation, shrink })
+}
+
+/** `--log`: the short log of a trace file, on stdout. */
+export const printLog = (file: string): void => {
+  const trace = readTrace(file)
+  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug))
+  for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
+}
+
+/** `--report PATH`: a trace file, or a sweep's output folder (its summary page). */
+export const reportCommand = (path: string): number => {
+  let dir = false
+  try {
+    dir = statSync(path).isDirectory()
+  } catch {
+    // readTrace names the problem in one line.
+  }
+  if (dir) {
+    const page = writeSweepPage(path, (trace) => reportTrace(trace))
+    console.log(`sweep summary: ${page}`)
+    return 0
+  }
+  const { md, html } = reportTrace(path)
+  console.log(`report: ${md}\nreport: ${html}`)
+  return 0
+}
+
+/**
+ * `--shrink`: minimises a failing trace file's tape, writes `<name>.min.jsonl` beside it with
+ * its reports, and prints the replay command. Returns the exit code of the minimal run.
+ */
+export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts" | "json">, file: string): number => {
+  const trace = readTrace(file)
+  if (trace.violations.length === 0) {
+    console.log(`shrink: ${file} passed; nothing to shrink`)
+    return 0
+  }
+  const bugs = bugSwitches(trace.header.bug)
+  const tty = process.stderr.isTTY === true && !args.json
+  const start = nowMs()
+  const progress = (p: ShrinkProgress) => {
+    if (tty) process.stderr.write(`\rshrink: ${p.attempts} attempts, ${p.accepted} kept, tape ${p.tapeLength} draws (${p.nonZero} non-zero), ${p.steps} steps, ${p.events} events [${p.pass}]   `)
+  }
+  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
+  if (tty) process.stderr.write("\n")
+  if (r === null) {
+    console.log(`shrink: ${file} does not fail when re-run; nothing to shrink`)
+    return 0
+  }
+  const wallMs = nowMs() - start
+  // The minimal run, kept in full for its trace file.
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs)
+  const res = probe.result
+  const min: TraceFile = {
+    header: {
+      type: "header",
+      format: TRACE_FORMAT_VERSION,
+      packageVersion: PACKAGE_VERSION,
+      seed: null,
+      replayOf: file,
+      steps: r.candidate.steps,
+      bug: trace.header.bug,
+      scenario: null,
+      config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
+    },
+    events: res.events,
+    tape: r.candidate.tape,
+    violations: res.violations,
+    digest: res.digest,
+    exitCode: res.violations.length > 0 ? 1 : 0
+  }
+  const out = file.replace(/(\.min)?\.jsonl$/, "") + ".min.jsonl"
+  writeFileSync(out, toJsonLines(min))
+  const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
+  // Explaining costs one run per draw: bounded by a share of the shrink budget.
+  const { md, html } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
+  const line = {
+    shrunk: out,
+    key: r.key,
+    originalEvents: r.original.events,
+    events: res.events.length,
+    steps: r.candidate.steps,
+    tape: r.candidate.tape.length,
+    attempts: r.attempts,
+    stoppedBy: r.stoppedBy,
+    wallMs: Math.round(wallMs),
+    reports: [md, html],
+    replay: replayCommand({ seed: null, tape: r.candidate.tape, steps: r.candidate.steps, bug: trace.header.bug }, out)
+  }
+  if (args.json) console.log(JSON.stringify(line))
+  else
+    console.log(
+      [
+        `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${res.events.length} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
+        `  minimal trace ${out}`,
+        `  report        ${md}`,
+        `  report        ${html}`,
+        `replay with: ${line.replay}`
+      ].join("\n")
+    )
+  return 1
+}
+
+/** After a failing run: write its reports and say where. */
+export const afterFailure = (o: Outcome, file: string): string => {
+  if (o.exitCode === 0) return ""
+  const { md, html } = reportTrace(file)
+  return `\n  report      ${md}\n  report      ${html}`
+}
+
+/** Trace files in a folder, for the sweep page. */
+export const tracesIn = (dir: string): Array<string> =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .sort()
+    .map((f) => join(dir, f))
+
+/**
+ * The end of a sweep, after its summary (`sweep-….summary.json`) is written: with --shrink,
+ * shrink each new failure; then render the summary page (`sweep.html`) into --out and say where.
+ */
+export const afterSweep = (args: CliArgs, records: ReadonlyArray<SeedRecord>): void => {
+  if (args.shrink) for (const r of records) if (r.verdict === "new" && r.trace !== null) shrinkTrace(args, r.trace)
+  // The summary (sim/trace/SweepSummary.ts) was written by the sweep; the page renders it.
+  const page = writeSweepPage(args.out, (trace) => reportTrace(trace))
+  if (!args.json) console.log(`sweep page: ${page}`)
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest"
+import { type Candidate, failureKey, shrinkCandidate, trimZeros, type Verdict } from "./Shrink.ts"
+import * as V from "../check/Violations.ts"
+
+/** Fails when draw 5 is at least 3 and draw 10 is non-zero; events grow with non-zero draws. */
+const oracle = (c: Candidate): Verdict => {
+  const t = c.tape
+  const fails = (t[5] ?? 0) >= 3 && (t[10] ?? 0) !== 0
+  return { fails, violationStep: c.steps, tape: t.slice(0, 40), events: t.filter((v) => v !== 0).length }
+}
+const bounds = { maxAttempts: 10_000, budgetMs: 1e9, now: () => 0 }
+const start: Candidate = { tape: Array.from({ length: 60 }, (_v, i) => ((i * 37) % 11) + (i === 5 ? 100 : 0) + (i === 10 ? 9 : 0)), steps: 10 }
+
+describe("shrinkCandidate", () => {
+  it("reaches the minimal failing tape: only the two draws that matter, lowered", () => {
+    const r = shrinkCandidate(start, oracle(start), oracle, bounds)
+    expect(r.stoppedBy).toBe("fixpoint")
+    expect(r.candidate.tape.length).toBe(11)
+    expect(r.candidate.tape.filter((v) => v !== 0).length).toBe(2)
+    expect(r.candidate.tape[5]).toBe(3)
+    expect(r.candidate.tape[10]).toBe(1)
+    expect(oracle(r.candidate).fails).toBe(true)
+  })
+  it("is deterministic", () => {
+    const a = shrinkCandidate(start, oracle(start), oracle, bounds)
+    const b = shrinkCandidate(start, oracle(start), oracle, bounds)
+    expect(b.candidate).toEqual(a.candidate)
+    expect(b.attempts).toBe(a.attempts)
+  })
+  it("stops at the attempt bound and says so, with a still-failing tape", () => {
+    const r = shrinkCandidate(start, oracle(start), oracle, { ...bounds, maxAttempts: 3 })
+    expect(r.stoppedBy).toBe("attempts")
+    expect(r.attempts).toBe(3)
+    expect(oracle(r.candidate).fails).toBe(true)
+  })
+  it("stops at the time budget and says so", () => {
+    let clock = 0
+    const r = shrinkCandidate(start, oracle(start), oracle, { maxAttempts: 10_000, budgetMs: 5, now: () => clock++ })
+    expect(r.stoppedBy).toBe("time")
+  })
+  it("cuts the step budget to the violation's step", () => {
+    const o = (c: Candidate): Verdict => ({ fails: true, violationStep: 4, tape: [], events: c.steps })
+    const r = shrinkCandidate({ tape: [1, 2], steps: 100 }, o({ tape: [1, 2], steps: 100 }), o, bounds)
+    expect(r.candidate.steps).toBe(4)
+  })
+  it("refuses a start that does not fail", () => {
+    expect(() => shrinkCandidate(start, { ...oracle(start), fails: false }, oracle, bounds)).toThrow()
+  })
+})
+
+describe("failureKey", () => {
+  const v1 = V.NoRollup.make({ step: 3, t: 0, seqno: 2 })
+  const v2 = V.CachedStateRegressed.make({ step: 5, t: 0, process: "p1", before: 3, after: 2 })
+  it("uses the first unexplained violation's kind, never its text", () => {
+    expect(failureKey({ violations: [v1, v2], unexplained: [v2], findings: ["RACE-P2"] }, false)).toEqual({ key: "new:INV-4/CachedStateRegressed", step: 5 })
+  })
+  it("uses the first violation with a planted bug, and the findings for an explained run", () => {
+    expect(failureKey({ violations: [v1, v2], unexplained: [v2], findings: [] }, true)?.key).toBe("bug:INV-11/NoRollup")
+    expect(failureKey({ violations: [v1], unexplained: [], findings: ["RACE-P2"] }, false)?.key).toBe("known:RACE-P2:INV-11/NoRollup")
+    expect(failureKey({ violations: [], unexplained: [], findings: [] }, false)).toBeNull()
+  })
+  it("trimZeros drops trailing zeros only", () => {
+    expect(trimZeros([0, 1, 0, 0])).toEqual([0, 1])
+  })
+})
