@@ -25,6 +25,10 @@ export interface CliArgs {
   readonly help: boolean
   readonly quiet: boolean
   readonly keepTraces: boolean
+  /** Real stores (issue 12): "memory" (default), "pglite" or a postgres:// URL; and a Blob directory. */
+  readonly stores: string
+  readonly blobDir: string | null
+  readonly compare: boolean
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -46,6 +50,11 @@ usage: npm run sim -- [options]
   --list-bugs         list planted bug names with descriptions
   --quiet             sweeps: no per-seed lines
   --keep-traces       sweeps: write every seed's trace, not only failing ones
+  --stores S          Consensus on memory (default), pglite (embedded) or a postgres://… server;
+                      every delivered request runs on it beside the model (seeds run one by one)
+  --blob-dir DIR      Blob in a fresh directory under DIR per run (removed afterwards)
+  --compare           run each seed on the models and on --stores/--blob-dir; report seeds whose
+                      digests differ, with the first divergent event (exit 1 if any)
   --help              this text
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
@@ -75,6 +84,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let help = false
   let quiet = false
   let keepTraces = false
+  let stores = "memory"
+  let blobDir: string | null = null
+  let compare = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -146,6 +158,17 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
       case "--keep-traces":
         keepTraces = true
         break
+      case "--stores": {
+        stores = value()
+        if (!["memory", "pglite"].includes(stores) && !/^postgres(ql)?:\/\/./.test(stores)) throw new UsageError(`--stores expects memory, pglite or a postgres:// URL, got ${JSON.stringify(stores)}`)
+        break
+      }
+      case "--blob-dir":
+        blobDir = value()
+        break
+      case "--compare":
+        compare = true
+        break
       case "--help":
       case "-h":
         help = true
@@ -157,5 +180,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
   if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
   if (!help && !listBugs && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
+  const real = stores !== "memory" || blobDir !== null
+  if (compare && !real) throw new UsageError("--compare needs --stores pglite|postgres://… or --blob-dir DIR to compare with")
+  if (real && (seeds === null || replay !== null || scenario !== null)) throw new UsageError("--stores/--blob-dir/--compare work with --seed or --seeds only")
+  if (real && jobs > 1) throw new UsageError("--stores/--blob-dir run seeds one at a time: drop --jobs")
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces, stores, blobDir, compare }
 }

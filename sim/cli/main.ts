@@ -12,6 +12,7 @@ import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
+import { runReal } from "./RealRuns.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -64,7 +65,7 @@ const replay = (args: CliArgs, file: string): number => {
   return o.exitCode
 }
 
-const main = (argv: ReadonlyArray<string>): number => {
+const main = (argv: ReadonlyArray<string>): number | Promise<number> => {
   const args = parseArgs(argv)
   if (args.help) {
     console.log(HELP)
@@ -82,6 +83,7 @@ const main = (argv: ReadonlyArray<string>): number => {
   if (args.replay !== null) return replay(args, args.replay)
   if (args.report !== null) throw new UsageError("--report is not implemented yet")
   if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
+  if (args.stores !== "memory" || args.blobDir !== null) return runReal(args)
   const seeds = args.seeds!
   if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)
   return runSweep(args)
@@ -93,9 +95,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e
 })
 
-try {
-  process.exitCode = main(process.argv.slice(2))
-} catch (e) {
+const fail = (e: unknown): void => {
   if (e instanceof UsageError || e instanceof TraceReadError) {
     console.error(`persist-sim: ${e.message}`)
     process.exitCode = 2
@@ -106,4 +106,13 @@ try {
     console.error(`persist-sim: harness failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
     process.exitCode = 3
   }
+}
+
+try {
+  const code = main(process.argv.slice(2))
+  // Runs on real stores await their backend.
+  if (typeof code === "number") process.exitCode = code
+  else code.then((c) => (process.exitCode = c), fail)
+} catch (e) {
+  fail(e)
 }
