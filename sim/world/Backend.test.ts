@@ -4,6 +4,7 @@ import { MemBlob } from "../../core/Blob.ts"
 import { MemConsensus, runContract } from "../../core/Consensus.ts"
 import { Determinate, Indeterminate } from "../../core/Errors.ts"
 import { Choices } from "../kernel/Choices.ts"
+import { trapsActive } from "../kernel/Traps.ts"
 import { type Backend, type BackendBlob, type BackendConsensus, sameAnswer, sameValue } from "./Backend.ts"
 import { runWorld, runWorldOn } from "./World.ts"
 
@@ -64,12 +65,22 @@ describe("World.runOn (a real backend beside the models)", () => {
     expect(real.digest).not.toBe(sync.digest)
   })
 
-  it("a simulated nondeterminism inside a segment is still trapped (timers are lifted only between segments)", async () => {
-    const backend: Backend = { consensus: slow(memConsensus()) }
-    // Any async backend works; what matters is that the traps came back after the first await.
-    const r = await runWorldOn(Choices.seeded(1), { steps: 50 }, backend)
+  it("backend calls run with the traps lifted (timers, clocks work), and the traps are off after the run", async () => {
+    const inner = memConsensus()
+    const seen: Array<boolean> = []
+    const probing: BackendConsensus = {
+      ...inner,
+      head: (k) => {
+        seen.push(trapsActive())
+        Date.now()
+        return inner.head(k)
+      }
+    }
+    const r = await runWorldOn(Choices.seeded(1), { steps: 50 }, { consensus: probing })
     expect(r.steps).toBeGreaterThan(0)
-    expect(() => setTimeout(() => {}, 0)).not.toThrow()
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((active) => !active)).toBe(true)
+    expect(trapsActive()).toBe(false)
   })
 })
 
