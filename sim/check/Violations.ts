@@ -102,6 +102,8 @@ export const LeakDetectorDisagrees = kind("LeakDetectorDisagrees", "LEAKS", {
   extraKeys: Schema.Array(Schema.String)
 })
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
+/** A real backend (issue 12) answered a delivered request differently from the model it runs beside. */
+export const BackendDiverged = kind("BackendDiverged", "MODEL", { call: Schema.String, arg: Schema.String, model: Schema.String, backend: Schema.String })
 
 export const Violation = Schema.Union(
   RowsNeverCommitted,
@@ -144,7 +146,8 @@ export const Violation = Schema.Union(
   LivenessTimeout,
   GcDidNotTruncate,
   LeakDetectorDisagrees,
-  CheckerFailed
+  CheckerFailed,
+  BackendDiverged
 )
 export type Violation = typeof Violation.Type
 export type ViolationTag = Violation["_tag"]
@@ -239,5 +242,7 @@ export const renderViolation = (v: Violation): string => {
       return `leaked-blob detector disagrees with the checker: missed ${v.missed} (${v.missedKeys.join(", ")}), extra ${v.extra} (${v.extraKeys.join(", ")})`
     case "CheckerFailed":
       return `the checker stopped checking this world: ${v.message}`
+    case "BackendDiverged":
+      return `the real backend answered ${v.call} ${v.arg} with ${v.backend}, the model with ${v.model}`
   }
 }

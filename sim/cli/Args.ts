@@ -34,6 +34,10 @@ export interface CliArgs {
   readonly shrinkBudget: number
   readonly shrinkAttempts: number
   readonly log: boolean
+  /** Real stores (issue 12): "memory" (default), "pglite" or a postgres:// URL; and a Blob directory. */
+  readonly stores: string
+  readonly blobDir: string | null
+  readonly compare: boolean
 }
 
 export const HELP = `persist-sim: deterministic simulation of Materialize persist's state layer
@@ -64,6 +68,11 @@ usage: npm run sim -- [options]
   --shrink-budget S   wall-clock seconds a shrink may take (default 60)
   --shrink-attempts N runs a shrink may try (default 2000; keeps it deterministic)
   --log               print the short log (with --seed, or --replay FILE instead of re-running)
+  --stores S          Consensus on memory (default), pglite (embedded) or a postgres://… server;
+                      every delivered request runs on it beside the model (seeds run one by one)
+  --blob-dir DIR      Blob in a fresh directory under DIR per run (removed afterwards)
+  --compare           run each seed on the models and on --stores/--blob-dir; report seeds whose
+                      digests differ, with the first divergent event (exit 1 if any)
   --help              this text
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
@@ -101,6 +110,9 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   let shrinkBudget = 60
   let shrinkAttempts = 2000
   let log = false
+  let stores = "memory"
+  let blobDir: string | null = null
+  let compare = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -201,6 +213,17 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       case "--log":
         log = true
         break
+      case "--stores": {
+        stores = value()
+        if (!["memory", "pglite"].includes(stores) && !/^postgres(ql)?:\/\/./.test(stores)) throw new UsageError(`--stores expects memory, pglite or a postgres:// URL, got ${JSON.stringify(stores)}`)
+        break
+      }
+      case "--blob-dir":
+        blobDir = value()
+        break
+      case "--compare":
+        compare = true
+        break
       case "--help":
       case "-h":
         help = true
@@ -222,5 +245,9 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       throw e instanceof ShardEnvError ? new UsageError(e.message) : e
     }
   }
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge, shrink, shrinkBudget, shrinkAttempts, log }
+  const real = stores !== "memory" || blobDir !== null
+  if (compare && !real) throw new UsageError("--compare needs --stores pglite|postgres://… or --blob-dir DIR to compare with")
+  if (real && (seeds === null || replay !== null || scenario !== null)) throw new UsageError("--stores/--blob-dir/--compare work with --seed or --seeds only")
+  if (real && jobs > 1) throw new UsageError("--stores/--blob-dir run seeds one at a time: drop --jobs")
+  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces, merge, shrink, shrinkBudget, shrinkAttempts, log, stores, blobDir, compare }
 }

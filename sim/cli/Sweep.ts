@@ -44,7 +44,8 @@ export const sweepParallel = (
   ).then(() => undefined)
 }
 
-export const runSweep = (args: CliArgs): number => {
+/** `seedRecord`: how one seed runs when not on the models in-process (real stores, one by one). */
+export const runSweep = (args: CliArgs, seedRecord?: (seed: number) => Promise<SeedRecord>): number | Promise<number> => {
   const seeds = seedsOf(args)
   const start = process.hrtime.bigint()
   const records: Array<SeedRecord> = []
@@ -80,6 +81,12 @@ export const runSweep = (args: CliArgs): number => {
     }
     afterSweep(args, records)
     return failed.length > 0 ? 1 : 0
+  }
+  if (seedRecord !== undefined) {
+    return (async () => {
+      for (const s of seeds) onRecord(await seedRecord(s))
+      return finish()
+    })()
   }
   if (args.jobs <= 1) {
     for (const s of seeds) onRecord(runSeedRecord(s, args.steps, args.bug, args.out, args.keepTraces))

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { violationKind } from "../check/Violations.ts"
-import { replayCommand, runSpec, toTraceFile } from "../trace/Run.ts"
+import { type Outcome, replayCommand, runSpec, toTraceFile } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
 import { toJsonLines } from "../trace/Trace.ts"
 import { bugSwitches } from "./Bugs.ts"
@@ -35,6 +35,11 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
   // Events are kept for every seed (a few thousand small objects), so a failing seed's trace
   // needs no second run; they are written only on failure, or when asked.
   const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true })
+  return recordOf(o, seed, bug, out, keepTraces)
+}
+
+/** A seed's outcome reduced to its record (writing its trace if it failed or when asked). */
+export const recordOf = (o: Outcome, seed: number, bug: string | null, out: string, keepTraces: boolean): SeedRecord => {
   let trace: string | null = null
   if (o.exitCode !== 0 || keepTraces) {
     mkdirSync(out, { recursive: true })

@@ -16,6 +16,7 @@ import { runMerge } from "./Merge.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
 import { afterFailure, printLog, reportCommand, shrinkTrace } from "./Reports.ts"
 import { SweepPageError } from "../../reports/SweepPage.ts"
+import { runReal } from "./RealRuns.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -72,7 +73,7 @@ const replay = (args: CliArgs, file: string): number => {
   return o.exitCode
 }
 
-const main = (argv: ReadonlyArray<string>): number => {
+const main = (argv: ReadonlyArray<string>): number | Promise<number> => {
   const args = parseArgs(argv)
   if (args.help) {
     console.log(HELP)
@@ -97,6 +98,7 @@ const main = (argv: ReadonlyArray<string>): number => {
   if (args.merge !== null) return runMerge(args, args.merge)
   if (args.report !== null) return reportCommand(args.report)
   if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
+  if (args.stores !== "memory" || args.blobDir !== null) return runReal(args)
   const seeds = args.seeds!
   if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)
   return runSweep(args)
@@ -108,9 +110,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e
 })
 
-try {
-  process.exitCode = main(process.argv.slice(2))
-} catch (e) {
+const fail = (e: unknown): void => {
   if (e instanceof UsageError || e instanceof TraceReadError || e instanceof SweepPageError) {
     console.error(`persist-sim: ${e.message}`)
     process.exitCode = 2
@@ -121,4 +121,13 @@ try {
     console.error(`persist-sim: harness failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
     process.exitCode = 3
   }
+}
+
+try {
+  const code = main(process.argv.slice(2))
+  // Runs on real stores await their backend.
+  if (typeof code === "number") process.exitCode = code
+  else code.then((c) => (process.exitCode = c), fail)
+} catch (e) {
+  fail(e)
 }

@@ -1,7 +1,7 @@
-import { Data, Deferred, Effect, Exit, Fiber, HashSet, Queue, Schedule } from "effect"
+import { Data, Deferred, Effect, Exit, Fiber, Hash, HashSet, Queue, Schedule } from "effect"
 import { describe, expect, it } from "vitest"
 import { Kernel } from "./Kernel.ts"
-import { NondeterminismError, trapsActive, withNondeterminismTraps } from "./Traps.ts"
+import { NondeterminismError, TrapSession, trapsActive, withNondeterminismTraps } from "./Traps.ts"
 
 const g = globalThis as Record<string, any>
 
@@ -157,5 +157,31 @@ describe("Effect on the kernel under the traps", () => {
     const a = order()
     expect(a.exit?._tag).toBe("Success")
     expect(order()).toEqual(a)
+  })
+})
+
+describe("TrapSession", () => {
+  it("arms the traps only inside run(), and carries the Hash.random sequence across segments", () => {
+    // Fresh objects hashed in one whole run vs the same hashing split over two segments of a session.
+    const hashesOf = (split: boolean): Array<number> => {
+      const objs = [{}, {}, {}, {}]
+      const h = (o: object) => HashSet.make(o).pipe((s) => [...s].length) // forces a hash
+      const draw = (o: object) => void h(o)
+      if (!split) withNondeterminismTraps(() => objs.forEach(draw))
+      else {
+        const session = new TrapSession()
+        session.run(() => objs.slice(0, 2).forEach(draw))
+        expect(trapsActive()).toBe(false)
+        expect(() => Math.random()).not.toThrow()
+        session.run(() => objs.slice(2).forEach(draw))
+      }
+      return objs.map((o) => Hash.hash(o))
+    }
+    const whole = hashesOf(false)
+    const split = hashesOf(true)
+    expect(split).toEqual(whole)
+    const session = new TrapSession()
+    expect(() => session.run(() => Math.random())).toThrow(NondeterminismError)
+    expect(() => Math.random()).not.toThrow()
   })
 })

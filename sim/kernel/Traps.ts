@@ -215,34 +215,49 @@ const restore = (saved: Array<Saved>): void => {
 }
 
 /**
- * Runs `f` with the traps installed and restores the originals afterwards,
- * also when `f` throws. If simulated code hit a trap and swallowed the error
- * (Effect turns a throw into a defect that a `catchAll`-style handler may
- * absorb), the first violation is still thrown when `f` returns. Nested calls
- * run `f` inside the outer traps; the outermost call reports.
+ * One simulated run split into synchronous segments, with real asynchronous work between them
+ * (the simulator awaiting a real store: PGlite and pg need promises and timers). `run(f)` arms
+ * the traps for one segment and lifts them when it returns, so nothing but the segment ever
+ * runs armed and nothing simulated ever runs lifted. Unlike separate `withNondeterminismTraps`
+ * calls, a session carries the `Hash.random` sequence from one segment to the next, so a run
+ * cut into segments hashes exactly as the same run in one call (same digests).
  */
-export const withNondeterminismTraps = <A>(f: () => A): A => {
-  if (depth > 0) return f()
-  const saved = install()
-  depth++
-  firstViolation = undefined
-  hashCounter = 0
-  let result: A
-  try {
-    result = f()
-  } catch (error) {
+export class TrapSession {
+  private hashes = 0
+
+  /**
+   * Runs `f` with the traps installed and restores the originals afterwards, also when `f`
+   * throws. If simulated code hit a trap and swallowed the error (Effect turns a throw into a
+   * defect that a `catchAll`-style handler may absorb), the first violation is still thrown
+   * when `f` returns. Nested calls run `f` inside the outer traps; the outermost call reports.
+   */
+  run<A>(f: () => A): A {
+    if (depth > 0) return f()
+    const saved = install()
+    depth++
+    firstViolation = undefined
+    hashCounter = this.hashes
+    let result: A
+    try {
+      result = f()
+    } catch (error) {
+      const violation = firstViolation
+      if (violation !== undefined && violation !== error) throw violation
+      throw error
+    } finally {
+      depth--
+      this.hashes = hashCounter
+      restore(saved)
+    }
     const violation = firstViolation
-    if (violation !== undefined && violation !== error) throw violation
-    throw error
-  } finally {
-    depth--
-    restore(saved)
+    firstViolation = undefined
+    if (violation !== undefined) throw violation
+    return result
   }
-  const violation = firstViolation
-  firstViolation = undefined
-  if (violation !== undefined) throw violation
-  return result
 }
+
+/** Runs `f` as a whole run in one segment (see `TrapSession.run`). */
+export const withNondeterminismTraps = <A>(f: () => A): A => new TrapSession().run(f)
 
 /** True while `withNondeterminismTraps` is running. */
 export const trapsActive = (): boolean => depth > 0

@@ -6,7 +6,8 @@ import { readFileSync, statSync } from "node:fs"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
-import { type RunResult, runWorld } from "../world/World.ts"
+import type { Backend } from "../world/Backend.ts"
+import { type RunResult, runWorld, runWorldOn } from "../world/World.ts"
 import { parseJsonLines, type TraceEvent, type TraceFile, TRACE_FORMAT_VERSION, TraceParseError } from "./Trace.ts"
 
 export const PACKAGE_VERSION = "0.2.0"
@@ -34,6 +35,13 @@ export interface Outcome {
 export const runSpec = (spec: RunSpec): Outcome => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
   const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents })
+  return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
+}
+
+/** `runSpec` with every delivered request also executed on a real backend (World.runOn). */
+export const runSpecOn = async (spec: RunSpec, backend: Backend): Promise<Outcome> => {
+  const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
+  const result = await runWorldOn(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents }, backend)
   return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
 }
 
@@ -86,14 +94,18 @@ export const readTrace = (file: string): TraceFile => {
 }
 
 /** The first event where two runs differ (index, field, both values), or null if none does. */
-export const firstDivergence = (a: ReadonlyArray<TraceEvent>, b: ReadonlyArray<TraceEvent>): string | null => {
+export const firstDivergence = (
+  a: ReadonlyArray<TraceEvent>,
+  b: ReadonlyArray<TraceEvent>,
+  names: readonly [string, string] = ["recorded", "replayed"]
+): string | null => {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
     const x = a[i]!
     const y = b[i]!
     for (const k of Object.keys(x) as Array<keyof TraceEvent>) {
-      if (x[k] !== y[k]) return `event ${i} (step ${x.step}), field ${k}: recorded ${JSON.stringify(x[k])}, replayed ${JSON.stringify(y[k])}`
+      if (x[k] !== y[k]) return `event ${i} (step ${x.step}), field ${k}: ${names[0]} ${JSON.stringify(x[k])}, ${names[1]} ${JSON.stringify(y[k])}`
     }
   }
-  return a.length === b.length ? null : `event ${n}: the recording has ${a.length} events, the replay ${b.length}`
+  return a.length === b.length ? null : `event ${n}: the ${names[0]} run has ${a.length} events, the ${names[1]} ${b.length}`
 }

@@ -20,9 +20,26 @@ export const LIVENESS_STEPS = 5_000
 /** How many disagreeing keys a LEAKS verdict quotes. */
 const QUOTED_KEYS = 2
 
+/** A started liveness phase: the driver ticks until `over()`, then calls `finish()`. */
+export interface LivenessPhase {
+  readonly over: () => boolean
+  readonly finish: () => void
+}
+
 export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
+  const phase = beginLiveness(world, finishedMain)
+  if (phase === undefined) return
+  while (!phase.over()) if (!world.tick()) break
+  phase.finish()
+}
+
+/**
+ * Starts the phase (the janitor is forked, nothing runs yet); undefined when there is nothing
+ * to check. Split from its loop so a driver awaiting a real backend shares it (World.runOn).
+ */
+export const beginLiveness = (world: WorldHost, finishedMain: boolean): LivenessPhase | undefined => {
   world.stopFaultsAndProcesses()
-  if (world.consensus.rows(world.shardId).length === 0) return
+  if (world.consensus.rows(world.shardId).length === 0) return undefined
   world.record("janitor", "phase.liveness", finishedMain ? "main finished" : "main cut at step budget", "none", "start")
   const cfg = world.persistCfg
   const lease = Math.max(cfg.readerLeaseDurationMs, cfg.writerLeaseDurationMs)
@@ -46,7 +63,18 @@ export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
   let janitorExit: Exit.Exit<void, unknown> | undefined
   fiber.addObserver((e) => (janitorExit = e))
   const budget = world.stepCount + LIVENESS_STEPS
-  while (janitorExit === undefined && world.stepCount < budget) if (!world.tick()) break
+  return {
+    over: () => janitorExit !== undefined || world.stepCount >= budget,
+    finish: () => finishLiveness(world, janitorExit, gcTarget, report)
+  }
+}
+
+const finishLiveness = (
+  world: WorldHost,
+  janitorExit: Exit.Exit<void, unknown> | undefined,
+  gcTarget: number,
+  report: { leaked: ReadonlyArray<{ key: string }> } | undefined
+): void => {
   if (janitorExit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
   if (Exit.isFailure(janitorExit)) return world.onProcessFailure("janitor", janitorExit.cause, "liveness phase")
   const checker = world.checker

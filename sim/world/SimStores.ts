@@ -12,6 +12,7 @@ import type { ExternalError } from "../../core/Errors.ts"
 import type { Checker } from "../check/Checker.ts"
 import type { RequestBy } from "../check/Violations.ts"
 import type { Kernel } from "../kernel/Kernel.ts"
+import type { Backend } from "./Backend.ts"
 
 /** What the world needs to carry out a parked request. */
 export interface StoreCall {
@@ -19,6 +20,11 @@ export interface StoreCall {
   readonly by: Attribution
   /** Applies the operation; throws ConsensusContractError if the call breaks the contract. */
   readonly perform: () => unknown
+  /**
+   * The same operation on a real backend (Backend.ts), answering what `perform` returns
+   * (Options where the model gives them); undefined when the backend lacks that store.
+   */
+  readonly real: (backend: Backend) => Promise<unknown> | undefined
   /** Whether applying it changes a store (so "Indeterminate, applied" differs from "not applied"). */
   readonly mutates: boolean
   /** After a successful perform: lets the checker see the change. */
@@ -59,6 +65,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
     head: (key) =>
       park<Option.Option<VersionedData>, ExternalError>("consensus.head", "s…", {
         perform: () => Option.fromNullable(store.unsafeHead(key)),
+        real: (b) => b.consensus?.head(key).then(Option.fromNullable),
         mutates: false,
         observe: nothing,
         render: (r) => Option.match(r as Option.Option<VersionedData>, { onNone: () => "None", onSome: (v) => `v${v.seqno}` })
@@ -66,6 +73,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
     compareAndSet: (key, expected, next) =>
       park("consensus.cas", `s…/${expected === null ? "None" : `v${expected}`}→v${next.seqno}`, {
         perform: () => store.unsafeCompareAndSet(key, expected, next),
+        real: (b) => b.consensus?.compareAndSet(key, expected, next),
         mutates: true,
         observe: (r, by) => r === "Committed" && host.checker.onCommit(next, by),
         render: (r) => String(r)
@@ -73,6 +81,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
     scan: (key, from, limit) =>
       park("consensus.scan", `s…/v${from}+${limit >= Number.MAX_SAFE_INTEGER ? "ALL" : limit}`, {
         perform: () => store.unsafeScan(key, from, limit),
+        real: (b) => b.consensus?.scan(key, from, limit),
         mutates: false,
         observe: nothing,
         render: rows
@@ -80,6 +89,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
     truncate: (key, seqno) =>
       park("consensus.truncate", `s…/<v${seqno}`, {
         perform: () => store.unsafeTruncate(key, seqno),
+        real: (b) => b.consensus?.truncate(key, seqno),
         mutates: true,
         observe: () => host.checker.onTruncate(),
         render: (r) => `deleted ${String(r)}`
@@ -94,15 +104,23 @@ export const simBlob = (host: SimStoreHost, process: string): BlobShape => {
     get: (key) =>
       park("blob.get", short(key), {
         perform: () => Option.fromNullable(store.unsafeGet(key)),
+        real: (b) => b.blob?.get(key).then(Option.fromNullable),
         mutates: false,
         observe: nothing,
         render: (r) => Option.match(r as Option.Option<Uint8Array>, { onNone: () => "None", onSome: (b) => `${b.byteLength}B` })
       }),
     set: (key, value) =>
-      park("blob.set", short(key), { perform: () => store.unsafeSet(key, value), mutates: true, observe: nothing, render: () => "ok" }),
+      park("blob.set", short(key), {
+        perform: () => store.unsafeSet(key, value),
+        real: (b) => b.blob?.set(key, value),
+        mutates: true,
+        observe: nothing,
+        render: () => "ok"
+      }),
     delete: (key) =>
       park("blob.delete", short(key), {
         perform: () => Option.fromNullable(store.unsafeDelete(key)),
+        real: (b) => b.blob?.delete(key).then(Option.fromNullable),
         mutates: true,
         observe: (_, by) => host.checker.onBlobDelete(key, by),
         render: (r) => Option.match(r as Option.Option<number>, { onNone: () => "None", onSome: (n) => `${n}B` })
@@ -110,6 +128,7 @@ export const simBlob = (host: SimStoreHost, process: string): BlobShape => {
     listKeysAndMetadata: (prefix) =>
       park("blob.list", short(prefix), {
         perform: () => store.unsafeList(prefix),
+        real: (b) => b.blob?.list(prefix),
         mutates: false,
         observe: nothing,
         render: (r) => `${(r as ReadonlyArray<unknown>).length} keys`

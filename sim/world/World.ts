@@ -11,7 +11,7 @@
  *         apply it to the stores → check → trace; with nothing to deliver, advance time.
  *   then: the liveness phase (Liveness.ts).
  */
-import { Cause, Either, Exit } from "effect"
+import { Cause, Either, Exit, Option } from "effect"
 import { type Attribution, noAttribution } from "../../core/Attribution.ts"
 import { MemBlob } from "../../core/Blob.ts"
 import { type BugSwitchesShape, noBugs } from "../../core/BugSwitches.ts"
@@ -29,10 +29,11 @@ import * as V from "../check/Violations.ts"
 import type { RequestBy, Violation } from "../check/Violations.ts"
 import type { Choices } from "../kernel/Choices.ts"
 import { Kernel, type PendingRequest } from "../kernel/Kernel.ts"
-import { withNondeterminismTraps } from "../kernel/Traps.ts"
+import { TrapSession, withNondeterminismTraps } from "../kernel/Traps.ts"
 import { TraceRecorder, type TraceEvent } from "../trace/Trace.ts"
 import { defaultFaultOptions, FaultDrawer, type FaultKind, type FaultOptions, type FaultPlan } from "./Faults.ts"
-import { runLiveness } from "./Liveness.ts"
+import { beginLiveness, runLiveness } from "./Liveness.ts"
+import { type Backend, exitOf, sameAnswer, settle } from "./Backend.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
@@ -88,6 +89,17 @@ const WARNINGS_THAT_ARE_FINDINGS: Record<string, "RACE-3" | "RACE-4" | "INV-7"> 
 const SIMULATED_DETERMINATE = new Determinate({ message: "simulated determinate error" })
 const SIMULATED_NOT_APPLIED = new Indeterminate({ message: "simulated indeterminate error (not applied)" })
 const SIMULATED_APPLIED = new Indeterminate({ message: "simulated indeterminate error (applied)" })
+
+/** A delivery whose fault is drawn and that now needs the stores' answer (World.beginDelivery). */
+interface Delivery {
+  readonly index: number
+  readonly req: PendingRequest<StoreCall>
+  readonly by: RequestBy
+  readonly fault: FaultKind
+  /** What the answer becomes: held for later, unheard (the sender crashes), or the response. */
+  readonly then: "holdResponse" | "crash" | "respond"
+  readonly label: string
+}
 
 /** Virtual time starts here, so wall-clock-looking timestamps in state are plausible. */
 const EPOCH_MS = 1_000_000
@@ -212,24 +224,54 @@ export class World implements WorldHost {
     return Exit.succeed(ran.right)
   }
 
-  private rendered(call: StoreCall, done: Exit.Exit<unknown, unknown>): string {
-    return Exit.isSuccess(done) ? call.render(done.value) : "Indeterminate(contract violation)"
+  /**
+   * With a real backend: the backend has answered `real`; now the model (the checker's ground
+   * truth) applies the same request, and any difference between the two answers is a
+   * violation. The process is handed the backend's answer.
+   */
+  private performBoth(d: Delivery, real: Exit.Exit<unknown, unknown>): Exit.Exit<unknown, unknown> {
+    const call = d.req.complete
+    const model = this.perform(call, d.by)
+    if (!sameAnswer(model, real)) {
+      const rm = this.rendered(call, model)
+      const rb = this.rendered(call, real)
+      this.violation(V.BackendDiverged, { call: d.req.op, arg: d.req.detail ?? "", model: rm, backend: rm === rb ? `${rb} (different bytes)` : rb })
+    }
+    return real
   }
 
-  /** Delivers the request at `index` of the pending list, with a drawn fault. */
-  private deliverOne(index: number): void {
+  private rendered(call: StoreCall, done: Exit.Exit<unknown, unknown>): string {
+    if (Exit.isSuccess(done)) return call.render(done.value)
+    // The models fail only on a contract violation; a real backend may fail otherwise too.
+    const e = Option.getOrUndefined(Cause.failureOption(done.cause))
+    if (e instanceof Indeterminate && e.contractViolation !== true) return `Indeterminate(${e.message})`
+    if (e instanceof Determinate) return `Determinate(${e.message})`
+    return "Indeterminate(contract violation)"
+  }
+
+  private traceDelivery(req: PendingRequest<StoreCall>, fault: string, result: string): void {
+    this.record(req.process, req.op, req.detail ?? "", fault, result, req.complete.by)
+  }
+
+  /**
+   * First half of delivering the request at `index` of the pending list: draws its fault and,
+   * when the request does not reach the stores, finishes it. When it does, returns what
+   * `finishDelivery` needs once the stores have answered: every draw happens before the
+   * stores are touched, so the driver may perform the request synchronously (models) or
+   * await a real backend in between without changing what is drawn.
+   */
+  private beginDelivery(index: number): Delivery | undefined {
     const req = this.kernel.pending[index]!
     const call = req.complete
     const by: RequestBy = { process: req.process, task: call.by.task, cmd: call.by.cmd, op: call.by.op }
-    const arg = req.detail ?? ""
-    const trace = (fault: string, result: string) => this.record(req.process, req.op, arg, fault, result, call.by)
     this.delivering = req
     const held = this.heldResponses.get(req.id)
     if (held !== undefined) {
       // The operation applied earlier; only its response was slow.
       this.heldResponses.delete(req.id)
       this.kernel.deliver(index, held.exit)
-      return trace("response", held.result)
+      this.traceDelivery(req, "response", held.result)
+      return undefined
     }
     const fault: FaultKind = this.faultsOn ? this.faults.kind(call.mutates) : "none"
     this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1
@@ -245,53 +287,68 @@ export class World implements WorldHost {
         this.delayedUntil.set(req.id, this.kernel.clock.now + hold.ms)
         // The held request needs a timer so time can reach it when nothing else is runnable.
         this.kernel.clock.schedule(hold.ms, () => {})
-        const kind = hold.stall ? `stall ${hold.ms}ms` : `latency ${hold.ms}ms`
-        if (!hold.slowResponse) return trace(kind, "held")
+        if (!hold.slowResponse) {
+          this.traceDelivery(req, hold.stall ? `stall ${hold.ms}ms` : `latency ${hold.ms}ms`, "held")
+          return undefined
+        }
         this.step++
-        const done = this.perform(call, by)
-        const result = this.rendered(call, done)
-        this.heldResponses.set(req.id, { exit: done, result })
-        this.afterApply()
-        return trace(hold.stall ? `slow response ${hold.ms}ms (stall)` : `slow response ${hold.ms}ms`, `${result} (response held)`)
+        return { index, req, by, fault, then: "holdResponse", label: hold.stall ? `slow response ${hold.ms}ms (stall)` : `slow response ${hold.ms}ms` }
       }
       case "crash": {
-        const applied = this.faults.crashApplies(call.mutates)
-        let result = "—"
-        if (applied) {
-          // The store changed, so this is a delivered step like any other: counted, checked
+        if (this.faults.crashApplies(call.mutates)) {
+          // The store changes, so this is a delivered step like any other: counted, checked
           // and traced with its result; only the caller never hears of it.
           this.step++
-          result = `${this.rendered(call, this.perform(call, by))} (unheard)`
-          this.afterApply()
+          return { index, req, by, fault, then: "crash", label: "crash(applied)" }
         }
-        const proc = this.procs.find((p) => p.name === req.process && !p.done)
-        trace(applied ? "crash(applied)" : "crash", result)
-        if (proc !== undefined) this.crash(proc)
-        return
+        this.traceDelivery(req, "crash", "—")
+        this.crashSender(req)
+        return undefined
       }
     }
     this.step++
-    let exit: Exit.Exit<unknown, unknown>
-    let result: string
-    if (fault === "determinate") {
-      exit = Exit.fail(SIMULATED_DETERMINATE)
-      result = "Determinate"
-    } else if (fault === "indeterminateNotApplied") {
-      exit = Exit.fail(SIMULATED_NOT_APPLIED)
-      result = "Indeterminate"
-    } else {
-      const done = this.perform(call, by)
-      if (fault === "indeterminateApplied") {
-        exit = Exit.fail(SIMULATED_APPLIED)
-        result = `Indeterminate(applied: ${Exit.isSuccess(done) ? call.render(done.value) : "Determinate"})`
-      } else {
-        exit = done
-        result = this.rendered(call, done)
+    if (fault === "determinate" || fault === "indeterminateNotApplied") {
+      const determinate = fault === "determinate"
+      this.kernel.deliver(index, Exit.fail(determinate ? SIMULATED_DETERMINATE : SIMULATED_NOT_APPLIED))
+      this.afterApply()
+      this.traceDelivery(req, fault, determinate ? "Determinate" : "Indeterminate")
+      return undefined
+    }
+    return { index, req, by, fault, then: "respond", label: fault }
+  }
+
+  /** Second half of a delivery: the stores answered `done`. */
+  private finishDelivery(d: Delivery, done: Exit.Exit<unknown, unknown>): void {
+    const call = d.req.complete
+    switch (d.then) {
+      case "holdResponse": {
+        const result = this.rendered(call, done)
+        this.heldResponses.set(d.req.id, { exit: done, result })
+        this.afterApply()
+        return this.traceDelivery(d.req, d.label, `${result} (response held)`)
+      }
+      case "crash": {
+        const result = `${this.rendered(call, done)} (unheard)`
+        this.afterApply()
+        this.traceDelivery(d.req, d.label, result)
+        return this.crashSender(d.req)
+      }
+      case "respond": {
+        if (d.fault === "indeterminateApplied") {
+          this.kernel.deliver(d.index, Exit.fail(SIMULATED_APPLIED))
+          this.afterApply()
+          return this.traceDelivery(d.req, d.fault, `Indeterminate(applied: ${Exit.isSuccess(done) ? call.render(done.value) : "Determinate"})`)
+        }
+        this.kernel.deliver(d.index, done)
+        this.afterApply()
+        return this.traceDelivery(d.req, d.fault, this.rendered(call, done))
       }
     }
-    this.kernel.deliver(index, exit)
-    this.afterApply()
-    trace(fault, result)
+  }
+
+  private crashSender(req: PendingRequest<StoreCall>): void {
+    const proc = this.procs.find((p) => p.name === req.process && !p.done)
+    if (proc !== undefined) this.crash(proc)
   }
 
   private afterApply(): void {
@@ -307,6 +364,32 @@ export class World implements WorldHost {
 
   /** One driver iteration; false when nothing can happen any more. */
   tick(): boolean {
+    const next = this.nextDelivery()
+    if (typeof next === "boolean") return next
+    this.finishDelivery(next, this.perform(next.req.complete, next.by))
+    return true
+  }
+
+  /**
+   * `tick` with a real backend: the segments that run simulated code run inside `traps`; the
+   * backend call in between runs outside them, while no fiber can run (the kernel runs fibers
+   * only in runUntilQuiet, inside a segment).
+   */
+  private async tickOn(backend: Backend, traps: TrapSession): Promise<boolean> {
+    const next = traps.run(() => this.nextDelivery())
+    if (typeof next === "boolean") return next
+    const real = next.req.complete.real(backend)
+    if (real === undefined) {
+      traps.run(() => this.finishDelivery(next, this.perform(next.req.complete, next.by)))
+      return true
+    }
+    const settled = await settle(real)
+    traps.run(() => this.finishDelivery(next, this.performBoth(next, exitOf(settled))))
+    return true
+  }
+
+  /** Runs fibers until quiet, then picks and begins the next delivery, or moves time. */
+  private nextDelivery(): Delivery | boolean {
     this.kernel.runUntilQuiet()
     this.delivering = undefined
     this.checkCaches()
@@ -320,8 +403,7 @@ export class World implements WorldHost {
     if (deliverable.length > 0) {
       const pick = deliverable[this.choices.draw(deliverable.length, "deliver")]!
       this.delayedUntil.delete(pending[pick]!.id)
-      this.deliverOne(pick)
-      return true
+      return this.beginDelivery(pick) ?? true
     }
     return this.kernel.advanceTime()
   }
@@ -347,10 +429,42 @@ export class World implements WorldHost {
   }
 
   private runTrapped(): RunResult {
+    this.startAll()
+    while (this.step < this.options.steps && !this.mainDone()) if (!this.tick()) break
+    runLiveness(this, this.mainDone())
+    return this.result()
+  }
+
+  /**
+   * Runs the same world with every delivered request also executed on `backend` (see
+   * Backend.ts): the same draws in the same order, so on a backend that answers as the models
+   * do, the same trace and digest as `run()`.
+   */
+  async runOn(backend: Backend): Promise<RunResult> {
+    const traps = new TrapSession()
+    try {
+      traps.run(() => this.startAll())
+      while (this.step < this.options.steps && !this.mainDone()) if (!(await this.tickOn(backend, traps))) break
+      const live = traps.run(() => beginLiveness(this, this.mainDone()))
+      if (live !== undefined) {
+        while (!live.over()) if (!(await this.tickOn(backend, traps))) break
+        traps.run(() => live.finish())
+      }
+      return traps.run(() => this.result())
+    } finally {
+      traps.run(() => this.kernel.shutdown())
+    }
+  }
+
+  private startAll(): void {
     this.config.roles.forEach((role, i) => this.start(role, i, 1))
-    const mainDone = () => this.procs.every((p) => p.done)
-    while (this.step < this.options.steps && !mainDone()) if (!this.tick()) break
-    runLiveness(this, mainDone())
+  }
+
+  private mainDone(): boolean {
+    return this.procs.every((p) => p.done)
+  }
+
+  private result(): RunResult {
     const violations = this.checker.violations
     const final = `${violations.length}|${this.checker.earliestSeqno}|${this.checker.headSeqno}|${this.kernel.clock.now}`
     const leaked = this.checker.unreferencedBlobs()
@@ -377,3 +491,6 @@ export class World implements WorldHost {
 
 /** Runs one world from a Choices source. */
 export const runWorld = (choices: Choices, options: RunOptions): RunResult => new World(choices, options).run()
+
+/** Runs one world from a Choices source with every delivered request also on `backend`. */
+export const runWorldOn = (choices: Choices, options: RunOptions, backend: Backend): Promise<RunResult> => new World(choices, options).runOn(backend)
