@@ -36,7 +36,7 @@ import { runLiveness } from "./Liveness.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
-import { debugAssertionsFor, drawSwarmConfig, type Role, type SwarmConfig } from "./SwarmConfig.ts"
+import { debugAssertionsFor, drawSwarmConfig, targetedFaultsFor, type Role, type SwarmConfig } from "./SwarmConfig.ts"
 
 export interface RunOptions {
   /** Delivered requests in the main phase (the liveness phase has its own budget). */
@@ -126,11 +126,12 @@ export class World implements WorldHost {
     readonly options: RunOptions
   ) {
     const drawn = options.config ?? drawSwarmConfig(choices)
-    this.faults = new FaultDrawer(choices, { rates: drawn.faults, options: options.faultOptions ?? defaultFaultOptions })
     const randomSeed = choices.draw(2 ** 32, "randomSeed")
     this.kernel = new Kernel<StoreCall>({ randomSeed, epochMs: EPOCH_MS })
     const debugAssertions = options.debugAssertions ?? drawn.persist.debugAssertions ?? debugAssertionsFor(randomSeed)
-    this.config = { ...drawn, persist: { ...drawn.persist, debugAssertions } }
+    const targeted = drawn.targeted ?? targetedFaultsFor(randomSeed)
+    this.config = { ...drawn, persist: { ...drawn.persist, debugAssertions }, targeted }
+    this.faults = new FaultDrawer(choices, { rates: drawn.faults, targeted, options: options.faultOptions ?? defaultFaultOptions })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
     this.metrics = new MetricsRegistry((w) => this.onWarn(w))
@@ -239,7 +240,8 @@ export class World implements WorldHost {
       this.kernel.deliver(index, held.exit)
       return trace("response", held.result)
     }
-    const fault: FaultKind = this.faultsOn ? this.faults.kind(call.mutates) : "none"
+    const target = this.faults.targetOf(call.by, req.op)
+    const fault: FaultKind = this.faultsOn ? this.faults.kind(call.mutates, target) : "none"
     this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1
     if (fault !== "none" && call.mutates) {
       this.facts.push({ _tag: "FaultInjected", step: this.step + 1, process: req.process, task: call.by.task, cmd: call.by.cmd, call: req.op, fault })
@@ -249,7 +251,7 @@ export class World implements WorldHost {
     this.checker.t = this.now
     switch (fault) {
       case "latency": {
-        const hold = this.faults.hold()
+        const hold = this.faults.hold(target)
         this.delayedUntil.set(req.id, this.kernel.clock.now + hold.ms)
         // The held request needs a timer so time can reach it when nothing else is runnable.
         this.kernel.clock.schedule(hold.ms, () => {})
