@@ -86,6 +86,7 @@ export class Applier {
     return withCmd(cmdName)(Effect.gen(function* () {
       const cfg = self.cfg
       const bugs = yield* BugSwitches
+      let gcOnEarlierAttempt = false
       for (;;) {
         const current = self.cached
         const expected = current.state.seqno
@@ -109,6 +110,8 @@ export class Applier {
           minVersions: cfg.gcMinVersions,
           maxVersions: cfg.gcMaxVersions
         })
+        if (garbageCollection !== null) gcOnEarlierAttempt = true
+        else if (gcOnEarlierAttempt) self.metrics.inc(Counter.raceGcAssignmentLost)
         const writeRollup = needRollup(
           newState,
           {
@@ -152,7 +155,7 @@ export class Applier {
     const self = this
     return Effect.gen(function* () {
       // Another handle of this process may already have advanced the shared state (RACE-20).
-      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return
+      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return self.metrics.inc(Counter.raceCachedNewerThanHint)
       const before = self.cached
       const diffs = yield* self.stateVersions.fetchAllLiveDiffsGtSeqno(self.shardId, before.state.seqno)
       if (diffs.length === 0) return

@@ -64,6 +64,7 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     // seqno_since never regresses, so a request past our cached seqno_since means our cache
     // is stale, not that the request is wrong.
     if (req.newSeqnoSince > applier.seqnoSince) {
+      metrics.inc(Counter.raceGcCacheStale)
       yield* applier.fetchAndUpdateState(req.newSeqnoSince)
       assert(req.newSeqnoSince <= applier.seqnoSince, () => `invalid gc req: ${req.newSeqnoSince} vs machine seqno_since ${applier.seqnoSince}`)
     }
@@ -122,6 +123,7 @@ const incrementallyDeleteAndTruncate = (
       // Our state is already past this truncation point: some process already truncated here.
       if (states.current.seqno >= truncateLt) {
         metrics.inc(Counter.gcStepSkippedAlreadyTruncated)
+        if (states.current.seqno > truncateLt) metrics.inc(Counter.raceGcTruncatedUnderneath)
         continue
       }
       assert(gcRollups.containsSeqno(states.current.seqno), () => `states should always begin on a rollup: state seqno = ${states.current.seqno}`)
@@ -178,7 +180,10 @@ const findRemovableBlobs = (
             batchParts.add(part.key)
           }
         } else {
-          assert(!rollups.has(blob.rollup.key), () => `we should never see repeat rollup deletions within a single GC run: ${blob.rollup.key}`)
+          assert(!rollups.has(blob.rollup.key), () => `we should never see repeat rollup deletions within a single GC run: ${blob.rollup.key}`, {
+            site: "gc.repeatRollupDeletion",
+            key: blob.rollup.key
+          })
           rollups.add(blob.rollup.key)
         }
       })

@@ -5,6 +5,7 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { Antichain } from "./Antichain.ts"
+import { Counter } from "./Metrics.ts"
 import { withCmd } from "./Attribution.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import * as Cmd from "./Commands.ts"
@@ -93,6 +94,7 @@ export class Machine {
         "downgrade_since",
         Cmd.downgradeSince(readerId, outstandingSeqno, newSince, now)
       )
+      if (Antichain.isEmpty(since)) self.metrics.inc(Counter.raceReaderLeaseExpired)
       return { seqno, since, maintenance }
     })
   }
@@ -146,6 +148,7 @@ export class Machine {
         }
         return ret
       })
+      if (appliedEverTrue && !appliedLast) self.metrics.inc(Counter.raceAppliedEverKept)
       return { applied: (bugs.rollupForgetsAppliedEver ? appliedLast : appliedEverTrue) as boolean, maintenance }
     })
   }
@@ -194,6 +197,7 @@ export class Machine {
         }
         return ret
       })
+      if (everApplied !== last) self.metrics.inc(Counter.raceAppliedEverKept)
       return { result: (bugs.rollupForgetsAppliedEver ? last : everApplied) as Cmd.ApplyMergeResult, maintenance }
     })
   }

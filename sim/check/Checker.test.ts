@@ -37,7 +37,8 @@ const history = (hold: number) => {
   blob.unsafeSet(rollupBlob(1), encodeRollup({ state: states[0]!, codecs: defaultPersistConfig.codecs, diffs: null }))
   blob.unsafeSet(partKey, new Uint8Array(1))
   blob.unsafeSet(PartialBatchKey.complete(PartialBatchKey.new(writerId(1), partId(8)), shard), new Uint8Array(1))
-  blob.unsafeSet(rollupBlob(2), new Uint8Array(1))
+  // The checker decodes every linked rollup and compares it with its replayed state.
+  blob.unsafeSet(rollupBlob(2), encodeRollup({ state: states[1]!, codecs: defaultPersistConfig.codecs, diffs: null }))
   let prev = makeState({ seqno: 0, rollups: [], walltimeMs: 0 })
   for (const next of states) {
     const row = { seqno: next.seqno, data: encodeStateDiff(fromDiff(prev, next)) }
@@ -99,5 +100,65 @@ describe("Checker: blob deletions", () => {
       checker.onCommit(row)
     }
     expect(checker.violations.map((v) => v.invariant)).toEqual(["INV-17"])
+  })
+})
+
+describe("Checker: after a diff that does not apply", () => {
+  it("reports INV-8 once, stops checking, and survives later truncations and commits", () => {
+    const consensus = new MemConsensus()
+    const blob = new MemBlob()
+    const checker = new Checker(shard, consensus, blob, buildVersion)
+    const s1 = makeState({ seqno: 1, rollups: [1], walltimeMs: 1 })
+    blob.unsafeSet(rollupBlob(1), encodeRollup({ state: s1, codecs: defaultPersistConfig.codecs, diffs: null }))
+    // Row 2 is a diff from a state 1 that never was (another reader at 1): it cannot apply.
+    const other1 = makeState({ seqno: 1, rollups: [1], walltimeMs: 1, leasedReaders: [[readerId(9), leased(1, 0, 0, 1_000)] as const] })
+    const states = [1, 2, 3, 4, 5].map((n) => makeState({ seqno: n, rollups: [1], walltimeMs: n }))
+    const rows = [
+      { seqno: SeqNo(1), data: encodeStateDiff(fromDiff(makeState({ seqno: 0, rollups: [], walltimeMs: 0 }), s1)) },
+      { seqno: SeqNo(2), data: encodeStateDiff(fromDiff(other1, states[1]!)) },
+      ...[3, 4, 5].map((n) => ({ seqno: SeqNo(n), data: encodeStateDiff(fromDiff(states[n - 2]!, states[n - 1]!)) }))
+    ]
+    const run = () => {
+      for (const row of rows) {
+        consensus.unsafeCompareAndSet(shard, row.seqno === 1 ? null : SeqNo(row.seqno - 1), row)
+        checker.onCommit(row)
+        checker.afterStep()
+        if (row.seqno >= 3) {
+          // Truncations remove the states the checker stopped at; before issue 14 the next commit threw.
+          consensus.unsafeTruncate(shard, SeqNo(row.seqno))
+          checker.onTruncate()
+          checker.onBlobDelete(rollupBlob(1))
+          checker.onCachedSeqno("p0", row.seqno)
+          checker.afterStep()
+        }
+      }
+    }
+    expect(run).not.toThrow()
+    expect(checker.violations.map((v) => `${v.invariant}/${v._tag}`)).toEqual(["INV-8/DiffDoesNotApply", "CHECKER/CheckerFailed"])
+  })
+})
+
+describe("Checker: its own replay", () => {
+  it("a process caching a state the history does not give is INV-4 by content, with the field", () => {
+    const { checker } = history(2)
+    const lie = makeState({ seqno: 4, rollups: [2], walltimeMs: 4, leasedReaders: [[readerId(1), leased(2, 0, 0, 1_000_000)] as const], batches: [batch(0, 1, { parts: [part] })] })
+    checker.onCachedState("p1", lie)
+    const v = checker.violations.find((x) => x._tag === "CachedStateWrong")
+    expect(v?.invariant).toBe("INV-4")
+    expect(v?._tag === "CachedStateWrong" && v.path).toMatch(/trace\.batches\[0\]\.parts\[0\]/)
+  })
+
+  it("a writer acknowledged a batch no version held is a lost append", () => {
+    const { checker } = history(2)
+    checker.onAcked({ _tag: "Append", process: "p0", writerId: writerId(1), seqno: 4, batch: batch(1, 2, { parts: [hollowPart(1, 99)] }) })
+    checker.onAcked({ _tag: "Append", process: "p0", writerId: writerId(1), seqno: 4, batch: batch(0, 1, { parts: [part] }) })
+    expect(checker.violations.map((v) => `${v.invariant}/${v._tag}`)).toEqual(["HIST-append/AckedBatchNotCommitted"])
+  })
+
+  it("a reader acknowledged a since other than the state's is HIST-hold", () => {
+    const { checker } = history(2)
+    checker.onAcked({ _tag: "Downgrade", process: "p1", readerId: readerId(1), seqno: 4, since: [0] })
+    checker.onAcked({ _tag: "Downgrade", process: "p1", readerId: readerId(1), seqno: 4, since: [3] })
+    expect(checker.violations.map((v) => `${v.invariant}/${v._tag}`)).toEqual(["HIST-hold/AckedHoldWrong"])
   })
 })

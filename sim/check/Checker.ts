@@ -10,7 +10,6 @@ import { Either } from "effect"
 import { Antichain } from "../../core/Antichain.ts"
 import type { MemBlob } from "../../core/Blob.ts"
 import type { MemConsensus, VersionedData } from "../../core/Consensus.ts"
-import { decodeRollup, decodeStateDiff } from "../../core/Encoding.ts"
 import type { ShardId } from "../../core/Ids.ts"
 import { BlobKey, PartialRollupKey } from "../../core/Paths.ts"
 import {
@@ -22,7 +21,10 @@ import {
   type State,
   traceUpper
 } from "../../core/State.ts"
-import { applyDiff, mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
+import type { HollowBatch } from "../../core/State.ts"
+import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
+import { codeCanReadData } from "../../core/Encoding.ts"
+import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
 import type { RequestBy, Violation } from "./Violations.ts"
 
@@ -31,6 +33,14 @@ export type FieldsOf<S extends { make: (props: any) => Violation }> = Omit<Param
 
 /** Who applied the change being checked, when the checker is fed outside a world (tests). */
 export const unknownRequest: RequestBy = { process: "?", task: "?", cmd: "", op: "" }
+
+/** A command a process was told succeeded, with the seqno it was told (what its holds must match). */
+export type Ack =
+  | { readonly _tag: "Append"; readonly process: string; readonly writerId: string; readonly seqno: number; readonly batch: HollowBatch }
+  | { readonly _tag: "Downgrade"; readonly process: string; readonly readerId: string; readonly seqno: number; readonly since: Antichain }
+
+/** A batch as the history knows it: its range and its parts' keys. */
+const batchKey = (b: HollowBatch): string => JSON.stringify([b.desc.lower, b.desc.upper, b.parts.map((p) => (p._tag === "Hollow" ? p.key : p.updates))])
 
 export class Checker {
   readonly violations: Array<Violation> = []
@@ -49,6 +59,11 @@ export class Checker {
   private readonly droppedAt = new Map<string, number>()
   /** `droppedAt` in seqno order, so truncation can forget what no live state references. */
   private readonly dropLog: Array<readonly [number, string]> = []
+  /** The seqno of the first version that held each batch (batches are never re-inserted). */
+  private readonly batchFirstSeen = new Map<string, number>()
+  /** The state object each process cached when last compared (compare again only when it changes). */
+  private readonly cachedSeen = new Map<string, State>()
+  private readonly eq = new Equality()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -93,12 +108,17 @@ export class Checker {
   /** A CaS committed `row` (called by the world right after applying it). */
   onCommit(row: VersionedData, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
-    const decoded = decodeStateDiff(this.buildVersion, row.data)
+    // The checker's own decode and apply (Replay.ts), not the code path the processes run.
+    const decoded = oracleDecodeDiff(row.data)
     if (Either.isLeft(decoded)) {
-      this.fail(V.DiffUndecodable, { seqno: row.seqno, error: JSON.stringify(decoded.left) })
+      this.fail(V.DiffUndecodable, { seqno: row.seqno, error: decoded.left })
       return this.desync(`row ${row.seqno} does not decode`)
     }
     const diff = decoded.right
+    if (!codeCanReadData(this.buildVersion, diff.applierVersion)) {
+      this.fail(V.DiffUndecodable, { seqno: row.seqno, error: `written by ${diff.applierVersion}, unreadable by ${this.buildVersion}` })
+      return this.desync(`row ${row.seqno} is from a newer version`)
+    }
     if (diff.seqnoTo !== row.seqno || diff.seqnoFrom !== row.seqno - 1) {
       this.fail(V.DiffSeqnosWrong, { seqno: row.seqno, seqnoFrom: diff.seqnoFrom, seqnoTo: diff.seqnoTo })
     }
@@ -112,20 +132,21 @@ export class Checker {
         this.fail(V.InitialRollupMissing, { seqno: row.seqno, key })
         return this.desync("the initial rollup is missing")
       }
-      const r = decodeRollup(this.buildVersion, bytes)
+      const r = oracleDecodeRollup(bytes)
       if (Either.isLeft(r)) {
-        this.fail(V.RollupUndecodable, { key, error: JSON.stringify(r.left) })
+        this.fail(V.RollupUndecodable, { key, error: r.left })
         return this.desync("the initial rollup does not decode")
       }
       next = r.right.state
+      for (const b of next.collections.trace.batches) this.batchFirstSeen.set(batchKey(b), row.seqno)
       this.earliest = row.seqno
       for (const k of referencedBlobKeys(next)) this.addCurRef(k, row.seqno)
     } else {
       if (row.seqno !== this.head + 1) this.fail(V.CommitNotAfterHead, { seqno: row.seqno, head: this.head })
       const prev = this.states.get(this.head)!
-      const applied = applyDiff(prev, diff)
+      const applied = oracleApply(prev, diff, this.eq)
       if (Either.isLeft(applied)) {
-        this.fail(V.DiffDoesNotApply, { seqno: row.seqno, head: this.head, error: String(applied.left) })
+        this.fail(V.DiffDoesNotApply, { seqno: row.seqno, head: this.head, error: applied.left })
         return this.desync(`diff ${row.seqno} does not apply`)
       }
       next = applied.right
@@ -138,6 +159,7 @@ export class Checker {
           this.addCurRef(k, row.seqno)
         }
       })
+      for (const d of diff.spine) if (d.val._tag === "Insert" && !this.batchFirstSeen.has(batchKey(d.key))) this.batchFirstSeen.set(batchKey(d.key), row.seqno)
       this.checkTransition(prev, next)
     }
     this.head = row.seqno
@@ -147,7 +169,29 @@ export class Checker {
     if (diff.latestRollupKey !== latestKey) this.fail(V.LatestRollupKeyMismatch, { seqno: row.seqno, diffKey: diff.latestRollupKey, stateKey: latestKey })
     // Entries never change once in: checking each new or updated one checks every state.
     if (row.seqno === this.earliest) for (const [s, r] of next.collections.rollups) this.checkRollupEntry(next.seqno, s, r.key)
-    else for (const d of diff.rollups) if (d.val._tag !== "Delete") this.checkRollupEntry(next.seqno, d.key, d.val.to.key)
+    else {
+      for (const d of diff.rollups) {
+        if (d.val._tag === "Delete") continue
+        this.checkRollupEntry(next.seqno, d.key, d.val.to.key)
+        this.checkRollupContent(d.key, d.val.to.key)
+      }
+    }
+  }
+
+  /**
+   * A rollup linked for seqno `s` must hold exactly the state the history gives for `s` (when
+   * the checker still has it): its blob is decoded by the Schema alone and compared.
+   */
+  private checkRollupContent(s: number, partial: string): void {
+    const want = this.states.get(s)
+    if (want === undefined) return
+    const key = PartialRollupKey.complete(partial as PartialRollupKey, this.shardId)
+    const bytes = this.blob.unsafeGet(key)
+    if (bytes === undefined) return // RollupMissing says so
+    const r = oracleDecodeRollup(bytes)
+    if (Either.isLeft(r)) return this.fail(V.RollupUndecodable, { key, error: r.left })
+    const path = this.eq.firstDifference(r.right.state, want)
+    if (path !== undefined) this.fail(V.RollupContentWrong, { seqno: s, key, path })
   }
 
   /** INV-12 (the key names its seqno) and INV-13 (linked after it was taken, or the initial one). */
@@ -264,6 +308,54 @@ export class Checker {
     this.ackedUpper = Antichain.join(this.ackedUpper, upper)
   }
 
+  /**
+   * A process was told a command succeeded at `seqno`. An append: some version up to `seqno`
+   * held the batch (no lost append), and the writer's recorded upper is the batch's. A
+   * downgrade: the state at `seqno` holds the reader at the acknowledged since. States the
+   * checker no longer has (truncated) and handles since expired (leases) are not judged.
+   */
+  onAcked(ack: Ack): void {
+    if (!this.enabled) return
+    const st = this.states.get(ack.seqno)
+    if (ack._tag === "Append") {
+      this.onAppendAcked(ack.batch.desc.upper)
+      const first = this.batchFirstSeen.get(batchKey(ack.batch))
+      if (first === undefined || first > ack.seqno) {
+        const d = ack.batch.desc
+        this.fail(V.AckedBatchNotCommitted, { process: ack.process, writerId: ack.writerId, seqno: ack.seqno, lower: Antichain.render(d.lower), upper: Antichain.render(d.upper) })
+      }
+      const w = st?.collections.writers.get(ack.writerId as never)
+      if (w !== undefined && !Antichain.equals(w.mostRecentWriteUpper, ack.batch.desc.upper)) {
+        this.fail(V.AckedHoldWrong, {
+          process: ack.process,
+          handle: ack.writerId,
+          seqno: ack.seqno,
+          field: "writer upper",
+          acked: Antichain.render(ack.batch.desc.upper),
+          inState: Antichain.render(w.mostRecentWriteUpper)
+        })
+      }
+      return
+    }
+    const r = st?.collections.leasedReaders.get(ack.readerId as never)
+    if (r !== undefined && !Antichain.equals(r.since, ack.since)) {
+      this.fail(V.AckedHoldWrong, { process: ack.process, handle: ack.readerId, seqno: ack.seqno, field: "reader since", acked: Antichain.render(ack.since), inState: Antichain.render(r.since) })
+    }
+  }
+
+  /**
+   * A process's cached state must be the history's state at its seqno (INV-4 by content): it
+   * is compared whenever the process holds a different state object than last time.
+   */
+  onCachedState(process: string, st: State): void {
+    if (!this.enabled || this.cachedSeen.get(process) === st) return
+    this.cachedSeen.set(process, st)
+    const want = this.states.get(st.seqno)
+    if (want === undefined) return
+    const path = this.eq.firstDifference(st, want)
+    if (path !== undefined) this.fail(V.CachedStateWrong, { process, seqno: st.seqno, path })
+  }
+
   /** A process's cached state (INV-4: never past the head, never regresses). */
   onCachedSeqno(process: string, seqno: number): void {
     if (!this.enabled) return
@@ -275,6 +367,7 @@ export class Checker {
   /** A restarted process starts again from nothing. */
   forgetProcess(process: string): void {
     this.cachedSeqnos.delete(process)
+    this.cachedSeen.delete(process)
   }
 
   /** Snapshot invariants, after every delivered request. */

@@ -70,7 +70,12 @@ export const RACE_P2: KnownFinding = {
       case "EarliestRollupMissing":
         return keys.has(v.key)
       case "Panic":
-        return v.site === "validator.rollupReinserted" && keys.has(v.key)
+        // With debug assertions on the validator meets the re-insertion; with them off, GC
+        // meets the same key's second deletion.
+        return (v.site === "validator.rollupReinserted" || v.site === "gc.repeatRollupDeletion") && keys.has(v.key)
+      case "GcDidNotTruncate":
+        // The GC that met the repeated deletion stopped there: the shard stays untruncated.
+        return run.violations.some((p) => p._tag === "Panic" && p.site === "gc.repeatRollupDeletion" && keys.has(p.key) && p.step <= v.step)
       default:
         return false
     }

@@ -104,6 +104,30 @@ export const LeakDetectorDisagrees = kind("LeakDetectorDisagrees", "LEAKS", {
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
 /** A real backend (issue 12) answered a delivered request differently from the model it runs beside. */
 export const BackendDiverged = kind("BackendDiverged", "MODEL", { call: Schema.String, arg: Schema.String, model: Schema.String, backend: Schema.String })
+// --- The checker's own replay (sim/check/Replay.ts) disagrees with what processes hold -------
+/** A linked rollup's state is not the state the checker replayed for its seqno. */
+export const RollupContentWrong = kind("RollupContentWrong", "INV-14", { seqno: Schema.Number, key: Schema.String, path: Schema.String })
+/** A process caches, for some seqno, a state other than the one the history gives. */
+export const CachedStateWrong = kind("CachedStateWrong", "INV-4", { process: Schema.String, seqno: Schema.Number, path: Schema.String })
+/** A writer was told its batch committed at `seqno`, but no version up to it ever held the batch. */
+export const AckedBatchNotCommitted = kind("AckedBatchNotCommitted", "HIST-append", {
+  process: Schema.String,
+  writerId: Schema.String,
+  seqno: Schema.Number,
+  lower: Schema.String,
+  upper: Schema.String
+})
+/** A reader's or writer's acknowledged command is not what the state at its seqno holds. */
+export const AckedHoldWrong = kind("AckedHoldWrong", "HIST-hold", {
+  process: Schema.String,
+  handle: Schema.String,
+  seqno: Schema.Number,
+  field: Schema.Literal("reader since", "writer upper"),
+  acked: Schema.String,
+  inState: Schema.String
+})
+/** The world itself threw (a harness or core exception outside any process): this seed's result. */
+export const HarnessError = kind("HarnessError", "HARNESS", { message: Schema.String })
 
 export const Violation = Schema.Union(
   RowsNeverCommitted,
@@ -147,7 +171,12 @@ export const Violation = Schema.Union(
   GcDidNotTruncate,
   LeakDetectorDisagrees,
   CheckerFailed,
-  BackendDiverged
+  BackendDiverged,
+  RollupContentWrong,
+  CachedStateWrong,
+  AckedBatchNotCommitted,
+  AckedHoldWrong,
+  HarnessError
 )
 export type Violation = typeof Violation.Type
 export type ViolationTag = Violation["_tag"]
@@ -244,5 +273,15 @@ export const renderViolation = (v: Violation): string => {
       return `the checker stopped checking this world: ${v.message}`
     case "BackendDiverged":
       return `the real backend answered ${v.call} ${v.arg} with ${v.backend}, the model with ${v.model}`
+    case "RollupContentWrong":
+      return `rollup ${v.key} linked at ${v.seqno} differs from the replayed state ${v.seqno} at ${v.path}`
+    case "CachedStateWrong":
+      return `${v.process}'s cached state ${v.seqno} differs from the replayed state at ${v.path}`
+    case "AckedBatchNotCommitted":
+      return `${v.process}'s writer ${v.writerId} was told [${v.lower}, ${v.upper}) committed at ${v.seqno}, but no version up to ${v.seqno} held it`
+    case "AckedHoldWrong":
+      return `${v.process}'s ${v.handle} was acknowledged ${v.field} ${v.acked} at ${v.seqno}, state ${v.seqno} holds ${v.inState}`
+    case "HarnessError":
+      return `the world threw: ${v.message}`
   }
 }

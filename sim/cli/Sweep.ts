@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads"
 import type { CliArgs } from "./Args.ts"
 import { replayCommand } from "../trace/Run.ts"
-import { COVERAGE_MARKS } from "../trace/Summary.ts"
+import { COVERAGE_MARKS, RARE_MARK_SHARE } from "../trace/Summary.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 import { writeSweepSummary } from "./ShardSummary.ts"
 import { afterSweep } from "./Reports.ts"
@@ -70,7 +70,8 @@ export const runSweep = (args: CliArgs, seedRecord?: (seed: number) => Promise<S
       console.log("coverage mark                               seeds hitting it")
       for (const m of COVERAGE_MARKS) {
         const n = records.filter((r) => r.marks.includes(m)).length
-        console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, records.length)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
+        const rare = n === 0 ? "  <- never reached" : n < RARE_MARK_SHARE * records.length ? `  <- rare (< ${100 * RARE_MARK_SHARE}% of seeds)` : ""
+        console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, records.length)).toFixed(1)}%${rare}`)
       }
       // New failures first: a known finding must never hide one.
       for (const r of [...fresh, ...known].slice(0, 20)) {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { violationKind } from "../check/Violations.ts"
+import { HarnessError, violationKind } from "../check/Violations.ts"
 import { type Outcome, replayCommand, runSpec, toTraceFile } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
 import { toJsonLines } from "../trace/Trace.ts"
@@ -31,7 +31,36 @@ export interface SeedRecord {
   readonly replay: string
 }
 
+/**
+ * One seed's record. The world turns its own exceptions into a HarnessError violation (see
+ * World.run); anything thrown here besides (writing the trace, say) is still this seed's
+ * result, so a sweep always finishes every seed.
+ */
 export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
+  try {
+    return runSeedRecordOrThrow(seed, steps, bug, out, keepTraces)
+  } catch (e) {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    return {
+      seed,
+      digest: "",
+      steps: 0,
+      exitCode: 3,
+      violations: [violationLine(HarnessError.make({ step: 0, t: 0, message }))],
+      newKinds: ["HARNESS/HarnessError"],
+      findings: [],
+      verdict: "new",
+      marks: [],
+      faults: {},
+      trace: null,
+      kinds: ["HARNESS/HarnessError"],
+      virtualTimeMs: 0,
+      replay: replayCommand({ seed, tape: null, steps, bug }, null)
+    }
+  }
+}
+
+const runSeedRecordOrThrow = (seed: number, steps: number, bug: string | null, out: string, keepTraces: boolean): SeedRecord => {
   // Events are kept for every seed (a few thousand small objects), so a failing seed's trace
   // needs no second run; they are written only on failure, or when asked.
   const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true })

@@ -35,7 +35,9 @@ export interface Outcome {
 export const runSpec = (spec: RunSpec): Outcome => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
   const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents })
-  return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
+  // A world that threw is a harness failure (3), but still a result: a sweep goes on.
+  const exitCode = result.violations.some((v) => v._tag === "HarnessError") ? 3 : result.violations.length > 0 ? 1 : 0
+  return { spec, result, exitCode }
 }
 
 /** `runSpec` with every delivered request also executed on a real backend (World.runOn). */

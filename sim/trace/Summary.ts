@@ -34,8 +34,21 @@ export const COVERAGE_MARKS = [
   "gc.partsDeleted",
   "gc.rollupsDeleted",
   "compaction.applied",
-  "compaction.notApplied"
+  "compaction.notApplied",
+  // The races of spec §8 (core/Metrics.ts `race.*`; the liveness phase's blob-only audit).
+  "race.initMismatchDeletedOwnRollup",
+  "race.initMismatchKeptOwnRollup",
+  "race.cachedStateNewerThanHint",
+  "race.gcCacheOlderThanRequest",
+  "race.appliedEverKeptBlob",
+  "race.gcAssignmentTakenByWinner",
+  "race.readerLeaseExpired",
+  "race.gcEarliestMovedUnderneath",
+  "liveness.blobOnlyShard"
 ] as const
+
+/** A sweep flags a mark fewer than this share of its seeds reached: a rare path, found late or never. */
+export const RARE_MARK_SHARE = 0.01
 
 export const marksHit = (o: Outcome): Array<string> => {
   const m = new Map(o.result.marks)

@@ -15,7 +15,19 @@
  *   it restarts with empty memory after the swarm's `restartAfterMs`.
  */
 import type { Choices } from "../kernel/Choices.ts"
-import type { FaultRates } from "./SwarmConfig.ts"
+import type { FaultRates, TargetedFaults } from "./SwarmConfig.ts"
+
+/**
+ * A request some targeted fault singles out (issue 14, spec §8's rare races): a read or write
+ * by a GC worker or rollup writer (stalled between reading state and acting on it while others
+ * move on: RACE-8, RACE-9/10, RACE-P1), or the init CaS (a crash between the first rollup write
+ * and the CaS: RACE-2's crash variant, a shard that exists only in Blob). Targeting changes
+ * only the odds of the draws a request takes anyway, never how many draws it takes.
+ */
+export type Target = "background" | "init"
+
+/** The least odds a targeted request gets (per request, whatever the seed's rates). */
+export const TARGETED = { backgroundLatency: 0.3, backgroundStall: 0.7, initCrash: 0.35 } as const
 
 /** Odds as "`num` in `den`"; a draw of 0 is always the plain outcome (see Choices). */
 export interface Odds {
@@ -47,6 +59,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number]
 /** What the trace header records of the fault model: the seed's rates and the fixed options. */
 export interface FaultPlan {
   readonly rates: FaultRates
+  /** Which targeted faults this seed runs (absent: none). */
+  readonly targeted?: TargetedFaults
   readonly options: FaultOptions
 }
 
@@ -73,15 +87,33 @@ export class FaultDrawer {
   ) {
     this.weightsMutating = weights(plan.rates, true)
     this.weightsReading = weights(plan.rates, false)
+    const r = plan.rates
+    const bg = { ...r, latency: Math.max(r.latency, TARGETED.backgroundLatency) }
+    this.weightsBackground = [weights(bg, false), weights(bg, true)]
+    const init = { ...r, crash: Math.max(r.crash, TARGETED.initCrash) }
+    this.weightsInit = [weights(init, false), weights(init, true)]
+  }
+  private readonly weightsBackground: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+  private readonly weightsInit: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+
+  /** The request's target under this seed's targeted faults, from who sent it. */
+  targetOf(by: { readonly task: string; readonly cmd: string }, call: string): Target | undefined {
+    const t = this.plan.targeted
+    if (t === undefined) return undefined
+    if (t.backgroundStalls && (by.task === "gc-worker" || by.task === "rollup")) return "background"
+    if (t.initCrash && by.cmd === "maybe_init_shard" && call === "consensus.cas") return "init"
+    return undefined
   }
 
-  kind(mutates: boolean): FaultKind {
-    return FAULT_KINDS[this.choices.drawWeighted(mutates ? this.weightsMutating : this.weightsReading, "fault")]!
+  kind(mutates: boolean, target?: Target): FaultKind {
+    const w =
+      target === "background" ? this.weightsBackground[mutates ? 1 : 0] : target === "init" ? this.weightsInit[mutates ? 1 : 0] : mutates ? this.weightsMutating : this.weightsReading
+    return FAULT_KINDS[this.choices.drawWeighted(w, "fault")]!
   }
 
-  hold(): Hold {
+  hold(target?: Target): Hold {
     const { options, rates } = this.plan
-    const stall = this.choices.drawBool(rates.stall, "latency.stall")
+    const stall = this.choices.drawBool(target === "background" ? Math.max(rates.stall, TARGETED.backgroundStall) : rates.stall, "latency.stall")
     const ms = stall ? drawIn(this.choices, options.stallMs, "latency.stallMs") : drawIn(this.choices, options.latencyMs, "latency.ms")
     const slowResponse = drawOdds(this.choices, options.slowResponse, "latency.slowResponse")
     return { ms, stall, slowResponse }

@@ -11,6 +11,7 @@ import { PersistClient } from "../../core/Client.ts"
 import { gcAndTruncate } from "../../core/Gc.ts"
 import { LeasedReaderId } from "../../core/Ids.ts"
 import { detectLeakedBlobs } from "../../core/LeakedBlobs.ts"
+import { BlobKey } from "../../core/Paths.ts"
 import { seqnoSince } from "../../core/State.ts"
 import * as V from "../check/Violations.ts"
 import { layerFor } from "./Processes.ts"
@@ -39,7 +40,11 @@ export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
  */
 export const beginLiveness = (world: WorldHost, finishedMain: boolean): LivenessPhase | undefined => {
   world.stopFaultsAndProcesses()
-  if (world.consensus.rows(world.shardId).length === 0) return undefined
+  if (world.consensus.rows(world.shardId).length === 0) {
+    // A shard that exists only in Blob: the audit reads the in-memory model only (it lists).
+    auditBlobOnlyShard(world)
+    return undefined
+  }
   world.record("janitor", "phase.liveness", finishedMain ? "main finished" : "main cut at step budget", "none", "start")
   const cfg = world.persistCfg
   const lease = Math.max(cfg.readerLeaseDurationMs, cfg.writerLeaseDurationMs)
@@ -76,7 +81,11 @@ const finishLiveness = (
   report: { leaked: ReadonlyArray<{ key: string }> } | undefined
 ): void => {
   if (janitorExit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
-  if (Exit.isFailure(janitorExit)) return world.onProcessFailure("janitor", janitorExit.cause, "liveness phase")
+  // A janitor that died is reported, and the store is still judged: whatever stopped GC, the
+  // shard must end truncated to the latest rollup <= seqno_since (a failure of GC itself is
+  // then LIVENESS-GC, not only the panic of the process that met it).
+  const failed = Exit.isFailure(janitorExit)
+  if (Exit.isFailure(janitorExit)) world.onProcessFailure("janitor", janitorExit.cause, "liveness phase")
   const checker = world.checker
   const cur = checker.current
   if (cur !== undefined && gcTarget >= 0) {
@@ -84,15 +93,51 @@ const finishLiveness = (
     for (const s of cur.collections.rollups.keys()) if (s <= gcTarget && s > expected) expected = s
     if (expected >= 0 && checker.earliestSeqno < expected) world.violation(V.GcDidNotTruncate, { gcTarget, earliest: checker.earliestSeqno, expected })
   }
+  if (failed) return
+  const reported = compareLeaks(world, report)
+  world.record("janitor", "phase.liveness", `gc to v${gcTarget}`, "none", `leaks ${reported}`)
+}
+
+/** The leaked-blob detector must report exactly the blobs no live state references. */
+const compareLeaks = (world: WorldHost, report: { leaked: ReadonlyArray<{ key: string }> } | undefined): number => {
   const reported = new Set((report?.leaked ?? []).map((l) => l.key))
   // Without the checker (benchmarks only) there is no ground truth to compare with.
-  if (checker.enabled) {
-    const unreferenced = new Set(checker.unreferencedBlobs())
+  if (world.checker.enabled) {
+    const unreferenced = new Set(world.checker.unreferencedBlobs())
     const missed = [...unreferenced].filter((k) => !reported.has(k))
     const extra = [...reported].filter((k) => !unreferenced.has(k))
     if (missed.length > 0 || extra.length > 0) {
       world.violation(V.LeakDetectorDisagrees, { missed: missed.length, missedKeys: missed.slice(0, QUOTED_KEYS), extra: extra.length, extraKeys: extra.slice(0, QUOTED_KEYS) })
     }
   }
-  world.record("janitor", "phase.liveness", `gc to v${gcTarget}`, "none", `leaks ${reported.size}`)
+  return reported.size
 }
+
+/**
+ * No version was ever committed, but processes may have written initial rollups before
+ * crashing ahead of their init CaS (RACE-2's crash variant): a shard that exists only in Blob.
+ * A janitor that does not open the shard (opening would initialize it) runs the detector, which
+ * must report every one of those blobs as leaked.
+ */
+const auditBlobOnlyShard = (world: WorldHost): void => {
+  if (world.blob.unsafeList(BlobKey.shardPrefix(world.shardId)).length === 0) return
+  world.metrics.inc(BLOB_ONLY_MARK)
+  world.record("janitor", "phase.liveness", "shard only in Blob", "none", "start")
+  let report: { leaked: ReadonlyArray<{ key: string }> } | undefined
+  const janitor = Effect.gen(function* () {
+    const client = yield* PersistClient.make
+    report = yield* detectLeakedBlobs(client.stateVersions, world.shardId)
+  }).pipe(Effect.scoped, withTask("janitor"), Effect.provide(layerFor(world, "janitor")))
+  const fiber = world.kernel.fork(janitor)
+  let exit: Exit.Exit<void, unknown> | undefined
+  fiber.addObserver((e) => (exit = e))
+  const budget = world.stepCount + LIVENESS_STEPS
+  while (exit === undefined && world.stepCount < budget) if (!world.tick()) break
+  if (exit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
+  if (Exit.isFailure(exit)) return world.onProcessFailure("janitor", exit.cause, "liveness phase")
+  const reported = compareLeaks(world, report)
+  world.record("janitor", "phase.liveness", "shard only in Blob", "none", `leaks ${reported}`)
+}
+
+/** The coverage mark of a liveness phase that audited a shard existing only in Blob. */
+export const BLOB_ONLY_MARK = "liveness.blobOnlyShard"

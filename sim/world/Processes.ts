@@ -58,7 +58,8 @@ export const startProcess = (world: WorldHost, role: Role, index: number, incarn
         shardId: world.shardId,
         ops: world.config.opsPerProcess,
         draw: (bound, label) => Effect.sync(() => world.choices.draw(bound, label)),
-        onAck: (upper) => world.checker.onAppendAcked(upper)
+        onAppended: (writerId, seqno, batch) => world.checker.onAcked({ _tag: "Append", process: name, writerId, seqno, batch }),
+        onDowngraded: (readerId, seqno, since) => world.checker.onAcked({ _tag: "Downgrade", process: name, readerId, seqno, since })
       })
     })
   ).pipe(Effect.provide(layerFor(world, name, (shardId, machine) => shardId === world.shardId && (proc.machine = machine))))

@@ -9,6 +9,7 @@ import { Antichain } from "../../core/Antichain.ts"
 import type { PersistClient, ShardHandle } from "../../core/Client.ts"
 import { LeasedReaderId, type ShardId, WriterId } from "../../core/Ids.ts"
 import { detectLeakedBlobs } from "../../core/LeakedBlobs.ts"
+import type { HollowBatch } from "../../core/State.ts"
 import type { Role } from "./SwarmConfig.ts"
 
 export interface WorkloadContext {
@@ -17,8 +18,10 @@ export interface WorkloadContext {
   readonly ops: number
   /** A draw from the run's Choices (0 = simplest). */
   readonly draw: (bound: number, label: string) => Effect.Effect<number>
-  /** A writer was told its batch up to `upper` committed. */
-  readonly onAck: (upper: Antichain) => void
+  /** A writer was told its batch committed at `seqno`. */
+  readonly onAppended: (writerId: string, seqno: number, batch: HollowBatch) => void
+  /** A reader was told its since is `since` at `seqno`. */
+  readonly onDowngraded: (readerId: string, seqno: number, since: Antichain) => void
 }
 
 const open = (ctx: WorkloadContext) => Effect.orDie(ctx.client.openMachine(ctx.shardId))
@@ -44,7 +47,7 @@ export const writer = (ctx: WorkloadContext): Effect.Effect<void> =>
         const batch = yield* client.writeBatch(ctx.shardId, writerId, lower, upper, partCount, partCount * 2)
         const res = yield* handle.machine.compareAndAppend(batch, writerId, debug)
         if (res._tag === "Success") {
-          ctx.onAck(upper)
+          ctx.onAppended(writerId, res.seqno, batch)
           yield* client.performInBackground(handle, res.maintenance)
           for (const req of res.mergeReqs) yield* client.spawn(client.compact(handle, writerId, req))
           if (!heartbeating) {
@@ -80,6 +83,7 @@ export const reader = (ctx: WorkloadContext): Effect.Effect<void> =>
         const res = yield* handle.machine.downgradeSince(readerId, null, target)
         // An empty since: our lease ran out (the process slept past it, RACE-17).
         if (Antichain.isEmpty(res.since)) return
+        ctx.onDowngraded(readerId, res.seqno, res.since)
         yield* client.performInBackground(handle, res.maintenance)
       } else if (action === 2) {
         yield* handle.machine.applier.fetchAndUpdateState(null)

@@ -37,7 +37,7 @@ import { type Backend, exitOf, sameAnswer, settle } from "./Backend.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
-import { drawSwarmConfig, type Role, type SwarmConfig } from "./SwarmConfig.ts"
+import { debugAssertionsFor, drawSwarmConfig, targetedFaultsFor, type Role, type SwarmConfig } from "./SwarmConfig.ts"
 
 export interface RunOptions {
   /** Delivered requests in the main phase (the liveness phase has its own budget). */
@@ -51,6 +51,11 @@ export interface RunOptions {
   readonly keepEvents?: boolean
   /** Run the invariant checker (default true; off only to measure its cost). */
   readonly check?: boolean
+  /**
+   * Core's debug assertions (persist's `cfg(debug_assertions)`): on or off for every seed.
+   * Unset: the configuration's own setting, else the seed's draw (see `debugAssertionsFor`).
+   */
+  readonly debugAssertions?: boolean
 }
 
 export interface RunResult {
@@ -132,9 +137,13 @@ export class World implements WorldHost {
     readonly choices: Choices,
     readonly options: RunOptions
   ) {
-    this.config = options.config ?? drawSwarmConfig(choices)
-    this.faults = new FaultDrawer(choices, { rates: this.config.faults, options: options.faultOptions ?? defaultFaultOptions })
-    this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: EPOCH_MS })
+    const drawn = options.config ?? drawSwarmConfig(choices)
+    const randomSeed = choices.draw(2 ** 32, "randomSeed")
+    this.kernel = new Kernel<StoreCall>({ randomSeed, epochMs: EPOCH_MS })
+    const debugAssertions = options.debugAssertions ?? drawn.persist.debugAssertions ?? debugAssertionsFor(randomSeed)
+    const targeted = drawn.targeted ?? targetedFaultsFor(randomSeed)
+    this.config = { ...drawn, persist: { ...drawn.persist, debugAssertions }, targeted }
+    this.faults = new FaultDrawer(choices, { rates: drawn.faults, targeted, options: options.faultOptions ?? defaultFaultOptions })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
     this.metrics = new MetricsRegistry((w) => this.onWarn(w))
@@ -273,7 +282,8 @@ export class World implements WorldHost {
       this.traceDelivery(req, "response", held.result)
       return undefined
     }
-    const fault: FaultKind = this.faultsOn ? this.faults.kind(call.mutates) : "none"
+    const target = this.faults.targetOf(call.by, req.op)
+    const fault: FaultKind = this.faultsOn ? this.faults.kind(call.mutates, target) : "none"
     this.faultCounts[fault] = (this.faultCounts[fault] ?? 0) + 1
     if (fault !== "none" && call.mutates) {
       this.facts.push({ _tag: "FaultInjected", step: this.step + 1, process: req.process, task: call.by.task, cmd: call.by.cmd, call: req.op, fault })
@@ -283,7 +293,7 @@ export class World implements WorldHost {
     this.checker.t = this.now
     switch (fault) {
       case "latency": {
-        const hold = this.faults.hold()
+        const hold = this.faults.hold(target)
         this.delayedUntil.set(req.id, this.kernel.clock.now + hold.ms)
         // The held request needs a timer so time can reach it when nothing else is runnable.
         this.kernel.clock.schedule(hold.ms, () => {})
@@ -359,7 +369,11 @@ export class World implements WorldHost {
 
   /** Checks every live process's cached state (INV-4). */
   private checkCaches(): void {
-    for (const p of this.procs) if (!p.done && p.machine !== undefined) this.checker.onCachedSeqno(p.name, p.machine.seqno)
+    for (const p of this.procs) {
+      if (p.done || p.machine === undefined) continue
+      this.checker.onCachedSeqno(p.name, p.machine.seqno)
+      this.checker.onCachedState(p.name, p.machine.state.state)
+    }
   }
 
   /** One driver iteration; false when nothing can happen any more. */
@@ -421,6 +435,12 @@ export class World implements WorldHost {
     return withNondeterminismTraps(() => {
       try {
         return this.runTrapped()
+      } catch (e) {
+        // Anything the driver, the checker or core throws outside a process's fiber: this
+        // seed's result (HARNESS), not the end of a sweep.
+        this.checker.enabled = false
+        this.violation(V.HarnessError, { message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+        return this.result()
       } finally {
         // Unfinished root fibers sit in Effect's process-global set until interrupted.
         this.kernel.shutdown()
@@ -464,10 +484,18 @@ export class World implements WorldHost {
     return this.procs.every((p) => p.done)
   }
 
+  private safely<A>(f: () => A, fallback: A): A {
+    try {
+      return f()
+    } catch {
+      return fallback
+    }
+  }
+
   private result(): RunResult {
     const violations = this.checker.violations
     const final = `${violations.length}|${this.checker.earliestSeqno}|${this.checker.headSeqno}|${this.kernel.clock.now}`
-    const leaked = this.checker.unreferencedBlobs()
+    const leaked = this.safely(() => this.checker.unreferencedBlobs(), [])
     const { findings, unexplained } = classify({ violations, facts: this.facts })
     return {
       config: this.config,
