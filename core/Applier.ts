@@ -107,7 +107,8 @@ export class Applier {
           useActiveGc: cfg.gcUseActiveGc,
           fallbackThresholdMs: cfg.gcFallbackThresholdMs,
           minVersions: cfg.gcMinVersions,
-          maxVersions: cfg.gcMaxVersions
+          maxVersions: cfg.gcMaxVersions,
+          skipLapsingReaders: bugs.gcSinceSkipsLapsingReaders
         })
         const writeRollup = needRollup(
           newState,
@@ -124,7 +125,7 @@ export class Applier {
         if (writeRollup !== null && cfg.rollupUseActiveRollup) draft.activeRollup = { seqno: writeRollup, startMs: now }
         const next: TypedState = { state: newState, codecs: current.codecs }
         // Computing the diff must be the last thing before the CaS.
-        const diff = fromDiff(current.state, newState)
+        const diff = bugs.diffOmitsSince ? { ...fromDiff(current.state, newState), since: [] } : fromDiff(current.state, newState)
         if (cfg.debugAssertions) {
           const roundTrip = applyDiff(current.state, diff)
           assert(Either.isRight(roundTrip) && deepEqual(roundTrip.right.collections, newState.collections), "diff does not reproduce the new state")
@@ -156,7 +157,8 @@ export class Applier {
       const before = self.cached
       const diffs = yield* self.stateVersions.fetchAllLiveDiffsGtSeqno(self.shardId, before.state.seqno)
       if (diffs.length === 0) return
-      const applied = applyEncodedDiffs(self.cached, self.cfg.buildVersion, self.cfg.codecs.ts, diffs)
+      const bugs = yield* BugSwitches
+      const applied = applyEncodedDiffs(self.cached, self.cfg.buildVersion, self.cfg.codecs.ts, diffs, bugs.diffAppliedAfterGap)
       if (applied.state.seqno > self.cached.state.seqno) {
         self.metrics.inc(Counter.stateFetchFastPath)
         self.updateState(applied)

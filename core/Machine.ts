@@ -164,7 +164,8 @@ export class Machine {
       const rollupId = yield* RollupId.random
       const rollup = yield* self.applier.writeRollupForState(rollupId)
       if (rollup._tag === "None") return RoutineMaintenance.none
-      const { applied, maintenance } = yield* self.addRollup(rollup.value.seqno, rollup.value.toHollow())
+      const bugs = yield* BugSwitches
+      const { applied, maintenance } = yield* self.addRollup(bugs.rollupLinkedAtCachedSeqno ? self.applier.seqno : rollup.value.seqno, rollup.value.toHollow())
       if (!applied) {
         // Someone else already linked a rollup at this seqno, so ours was not added.
         self.metrics.inc("rollup.lostRace")
@@ -247,6 +248,7 @@ export class Machine {
           )
         )
         if (Either.isLeft(res)) {
+          if (bugs.caaIndeterminateAsNotApplied) return { _tag: "UpperMismatch", seqno: self.applier.seqno, currentUpper: self.applier.upper } as const
           if (indeterminate === null) indeterminate = res.left
           self.metrics.inc("caa.indeterminate")
           yield* retry.sleep
