@@ -86,6 +86,7 @@ export class Applier {
     return withCmd(cmdName)(Effect.gen(function* () {
       const cfg = self.cfg
       const bugs = yield* BugSwitches
+      let gcAssignedBefore = false
       for (;;) {
         const current = self.cached
         const expected = current.state.seqno
@@ -110,6 +111,9 @@ export class Applier {
           maxVersions: cfg.gcMaxVersions,
           skipLapsingReaders: bugs.gcSinceSkipsLapsingReaders
         })
+        // RACE-15: an earlier attempt would have been assigned GC; the winner took it.
+        if (gcAssignedBefore && garbageCollection === null) self.metrics.inc(Counter.gcAssignmentTakenByWinner)
+        gcAssignedBefore = garbageCollection !== null
         const writeRollup = needRollup(
           newState,
           {
@@ -153,7 +157,7 @@ export class Applier {
     const self = this
     return Effect.gen(function* () {
       // Another handle of this process may already have advanced the shared state (RACE-20).
-      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return
+      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return self.metrics.inc(Counter.fetchSkippedCacheNewer)
       const before = self.cached
       const diffs = yield* self.stateVersions.fetchAllLiveDiffsGtSeqno(self.shardId, before.state.seqno)
       if (diffs.length === 0) return

@@ -27,7 +27,18 @@ export const Counter = {
   cmdIndeterminate: "cmd.indeterminate",
   cmdNoop: "cmd.noop",
   stateFetchSlowPath: "applier.fetchAndUpdateStateSlowPath",
-  stateFetchFastPath: "applier.fetchAndUpdateStateFastPath"
+  stateFetchFastPath: "applier.fetchAndUpdateStateFastPath",
+  // Coverage marks for the RACE-* scenarios (scenarios/Catalogue.ts): counted where the race's
+  // branch is taken, nothing else.
+  initRollupDeletedAfterMismatch: "race.initRollupDeletedAfterMismatch",
+  initOwnRollupFoundAfterMismatch: "race.initOwnRollupFoundAfterMismatch",
+  rollupAppliedEverNotLast: "race.rollupAppliedEverNotLast",
+  mergeAppliedEverNotLast: "race.mergeAppliedEverNotLast",
+  gcAssignmentTakenByWinner: "race.gcAssignmentTakenByWinner",
+  readerExpiredAtRegistration: "race.readerExpiredAtRegistration",
+  readerDowngradeAfterExpiry: "race.readerDowngradeAfterExpiry",
+  fetchSkippedCacheNewer: "race.fetchSkippedCacheNewer",
+  rollupLinkedOutOfOrder: "race.rollupLinkedOutOfOrder"
 } as const
 
 export interface Warning {

@@ -106,6 +106,7 @@ export class StateVersions {
         // A codec mismatch means we certainly did not write the state.
         onLeft: () => true
       })
+      self.metrics.inc(shouldDeleteRollup ? Counter.initRollupDeletedAfterMismatch : Counter.initOwnRollupFoundAfterMismatch)
       if (shouldDeleteRollup) yield* self.deleteRollup(shardId, rollup.key)
       return yield* state
     }))
