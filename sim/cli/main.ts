@@ -11,6 +11,7 @@ import { summary, toJson } from "../trace/Summary.ts"
 import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
+import { listScenarios, runScenarios } from "./Scenarios.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
 
 const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6
@@ -75,13 +76,13 @@ const main = (argv: ReadonlyArray<string>): number => {
     return 0
   }
   if (args.listScenarios) {
-    console.log("(no scripted scenarios yet: the RACE-* schedules are tested in core/*.test.ts)")
+    console.log(listScenarios())
     return 0
   }
   if (args.bug !== null && !plantedBugs.some((b) => b.name === args.bug)) throw new UsageError(`unknown bug ${JSON.stringify(args.bug)} (see --list-bugs)`)
   if (args.replay !== null) return replay(args, args.replay)
   if (args.report !== null) throw new UsageError("--report is not implemented yet")
-  if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
+  if (args.scenario !== null) return runScenarios(args.scenario, args.json)
   const seeds = args.seeds!
   if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)
   return runSweep(args)

@@ -207,7 +207,12 @@ export class World implements WorldHost {
   /** Applies a request to the stores; a contract violation comes back as the store's error. */
   private perform(call: StoreCall, by: RequestBy): Exit.Exit<unknown, unknown> {
     const ran = runContract(call.perform)
-    if (Either.isLeft(ran)) return Exit.fail(ran.left)
+    if (Either.isLeft(ran)) {
+      // A mark for scenarios (RACE-P3: no truncate past the head, no call that breaks the contract).
+      this.metrics.inc(`store.contractViolation.${call.by.op || "?"}`)
+      this.metrics.inc("store.contractViolation")
+      return Exit.fail(ran.left)
+    }
     call.observe(ran.right, by)
     return Exit.succeed(ran.right)
   }
