@@ -33,6 +33,7 @@ import { withNondeterminismTraps } from "../kernel/Traps.ts"
 import { TraceRecorder, type TraceEvent } from "../trace/Trace.ts"
 import { defaultFaultOptions, FaultDrawer, type FaultKind, type FaultOptions, type FaultPlan } from "./Faults.ts"
 import { runLiveness } from "./Liveness.ts"
+import { Nemesis, type NemesisOptions } from "./Nemesis.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
@@ -50,6 +51,8 @@ export interface RunOptions {
   readonly keepEvents?: boolean
   /** Run the invariant checker (default true; off only to measure its cost). */
   readonly check?: boolean
+  /** The deletion nemesis (Nemesis.ts); off when absent. */
+  readonly nemesis?: NemesisOptions
 }
 
 export interface RunResult {
@@ -120,6 +123,8 @@ export class World implements WorldHost {
     readonly choices: Choices,
     readonly options: RunOptions
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this
     this.config = options.config ?? drawSwarmConfig(choices)
     this.faults = new FaultDrawer(choices, { rates: this.config.faults, options: options.faultOptions ?? defaultFaultOptions })
     this.kernel = new Kernel<StoreCall>({ randomSeed: choices.draw(2 ** 32, "randomSeed"), epochMs: EPOCH_MS })
@@ -129,7 +134,16 @@ export class World implements WorldHost {
     this.checker = new Checker(this.shardId, this.consensus, this.blob, this.persistCfg.buildVersion)
     this.trace = new TraceRecorder(options.keepEvents ?? true)
     this.checker.enabled = options.check ?? true
+    // Last: its draws must not shift any other construction draw.
+    this.nemesis = options.nemesis === undefined ? undefined : new Nemesis(choices, {
+      blob: this.blob, consensus: this.consensus, checker: this.checker, shardId: this.shardId, buildVersion: this.persistCfg.buildVersion,
+      get stepCount() { return self.step },
+      record: (p, call, arg, fault, result) => this.record(p, call, arg, fault, result),
+      fact: (f) => this.facts.push(f)
+    }, options.nemesis)
   }
+
+  readonly nemesis: Nemesis | undefined
 
   get stepCount(): number {
     return this.step
@@ -295,6 +309,7 @@ export class World implements WorldHost {
       }
     }
     this.kernel.deliver(index, exit)
+    if (result === "None" && req.op === "blob.get") this.nemesis?.onMiss(arg, req.process)
     this.afterApply()
     trace(fault, result)
   }
@@ -314,6 +329,7 @@ export class World implements WorldHost {
   tick(): boolean {
     this.kernel.runUntilQuiet()
     this.delivering = undefined
+    if (this.faultsOn) this.nemesis?.tick()
     this.checkCaches()
     const now = this.kernel.clock.now
     const deliverable: Array<number> = []
@@ -334,6 +350,7 @@ export class World implements WorldHost {
   /** Ends the main phase: no more faults, no more restarts, every process stopped. */
   stopFaultsAndProcesses(): void {
     this.faultsOn = false
+    this.nemesis?.healAll()
     for (const id of [...this.delayedUntil.keys()]) if (!this.heldResponses.has(id)) this.delayedUntil.delete(id)
     for (const p of this.procs) if (!p.done && p.fiber !== undefined) this.kernel.interrupt(p.fiber)
     this.kernel.runUntilQuiet()
