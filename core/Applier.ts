@@ -86,7 +86,7 @@ export class Applier {
     return withCmd(cmdName)(Effect.gen(function* () {
       const cfg = self.cfg
       const bugs = yield* BugSwitches
-      let gcOnEarlierAttempt = false
+      let gcAssignedBefore = false
       for (;;) {
         const current = self.cached
         const expected = current.state.seqno
@@ -108,10 +108,12 @@ export class Applier {
           useActiveGc: cfg.gcUseActiveGc,
           fallbackThresholdMs: cfg.gcFallbackThresholdMs,
           minVersions: cfg.gcMinVersions,
-          maxVersions: cfg.gcMaxVersions
+          maxVersions: cfg.gcMaxVersions,
+          skipLapsingReaders: bugs.gcSinceSkipsLapsingReaders
         })
-        if (garbageCollection !== null) gcOnEarlierAttempt = true
-        else if (gcOnEarlierAttempt) self.metrics.inc(Counter.raceGcAssignmentLost)
+        // RACE-15: an earlier attempt would have been assigned GC; the winner took it.
+        if (gcAssignedBefore && garbageCollection === null) self.metrics.inc(Counter.gcAssignmentTakenByWinner)
+        gcAssignedBefore = garbageCollection !== null
         const writeRollup = needRollup(
           newState,
           {
@@ -127,7 +129,7 @@ export class Applier {
         if (writeRollup !== null && cfg.rollupUseActiveRollup) draft.activeRollup = { seqno: writeRollup, startMs: now }
         const next: TypedState = { state: newState, codecs: current.codecs }
         // Computing the diff must be the last thing before the CaS.
-        const diff = fromDiff(current.state, newState)
+        const diff = bugs.diffOmitsSince ? { ...fromDiff(current.state, newState), since: [] } : fromDiff(current.state, newState)
         if (cfg.debugAssertions) {
           const roundTrip = applyDiff(current.state, diff)
           assert(Either.isRight(roundTrip) && deepEqual(roundTrip.right.collections, newState.collections), "diff does not reproduce the new state")
@@ -155,11 +157,12 @@ export class Applier {
     const self = this
     return Effect.gen(function* () {
       // Another handle of this process may already have advanced the shared state (RACE-20).
-      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return self.metrics.inc(Counter.raceCachedNewerThanHint)
+      if (seqnoHint !== null && seqnoHint < self.cached.state.seqno) return self.metrics.inc(Counter.fetchSkippedCacheNewer)
       const before = self.cached
       const diffs = yield* self.stateVersions.fetchAllLiveDiffsGtSeqno(self.shardId, before.state.seqno)
       if (diffs.length === 0) return
-      const applied = applyEncodedDiffs(self.cached, self.cfg.buildVersion, self.cfg.codecs.ts, diffs)
+      const bugs = yield* BugSwitches
+      const applied = applyEncodedDiffs(self.cached, self.cfg.buildVersion, self.cfg.codecs.ts, diffs, bugs.diffAppliedAfterGap)
       if (applied.state.seqno > self.cached.state.seqno) {
         self.metrics.inc(Counter.stateFetchFastPath)
         self.updateState(applied)

@@ -23,6 +23,22 @@ export interface BugSwitchesShape {
   readonly caaNewTokenOnRetry: boolean
   /** GC deletes batch parts still referenced by the state at the truncation point. */
   readonly gcDeletesLiveParts: boolean
+  /** The applier's diff leaves out the trace's `since` field (a field missing from fromDiff). */
+  readonly diffOmitsSince: boolean
+  /** Applying fetched diffs ignores the seqno gate: a diff after a gap is applied out of order. */
+  readonly diffAppliedAfterGap: boolean
+  /** compare_and_append treats an Indeterminate as "not applied" and reports UpperMismatch. */
+  readonly caaIndeterminateAsNotApplied: boolean
+  /** A Determinate CaS error is taken as Committed instead of being retried. */
+  readonly casDeterminateAsCommitted: boolean
+  /** maybe_gc's seqno_since skips readers whose lease is more than half spent. */
+  readonly gcSinceSkipsLapsingReaders: boolean
+  /** A rollup is linked at the cached state's seqno at link time, not the seqno it was written for. */
+  readonly rollupLinkedAtCachedSeqno: boolean
+  /** The leaked-blob detector leaves the earliest live state out of the referenced set. */
+  readonly leakDetectorSkipsEarliest: boolean
+  /** A compaction that applied deletes its input batches' parts at once (not left to GC). */
+  readonly compactionDeletesInputs: boolean
 }
 
 export const noBugs: BugSwitchesShape = {
@@ -33,7 +49,15 @@ export const noBugs: BugSwitchesShape = {
   gcTruncatesPastRollup: false,
   rollupForgetsAppliedEver: false,
   caaNewTokenOnRetry: false,
-  gcDeletesLiveParts: false
+  gcDeletesLiveParts: false,
+  diffOmitsSince: false,
+  diffAppliedAfterGap: false,
+  caaIndeterminateAsNotApplied: false,
+  casDeterminateAsCommitted: false,
+  gcSinceSkipsLapsingReaders: false,
+  rollupLinkedAtCachedSeqno: false,
+  leakDetectorSkipsEarliest: false,
+  compactionDeletesInputs: false
 }
 
 export class BugSwitches extends Context.Reference<BugSwitches>()("persist/BugSwitches", {

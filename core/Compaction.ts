@@ -3,6 +3,7 @@
  * inputs, links it with merge_res, and deletes the output if no attempt applied it (RACE-13).
  */
 import { Effect } from "effect"
+import { BugSwitches } from "./BugSwitches.ts"
 import { withTask } from "./Attribution.ts"
 import type { BackgroundTasks, ShardHandle } from "./BackgroundTasks.ts"
 import { deleteBatch, writeBatch } from "./BatchIO.ts"
@@ -27,7 +28,11 @@ export const compact = (background: BackgroundTasks, retry: RetryContext, handle
       if (result !== "AppliedExact") {
         retry.metrics.inc("compaction.notApplied")
         yield* deleteBatch(sv, retry, machine.shardId, output)
-      } else retry.metrics.inc("compaction.applied")
+      } else {
+        retry.metrics.inc("compaction.applied")
+        const bugs = yield* BugSwitches
+        if (bugs.compactionDeletesInputs) for (const input of req.inputs) yield* deleteBatch(sv, retry, machine.shardId, input)
+      }
       yield* background.perform(handle, maintenance)
     })
   )

@@ -5,7 +5,6 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { Antichain } from "./Antichain.ts"
-import { Counter } from "./Metrics.ts"
 import { withCmd } from "./Attribution.ts"
 import { BugSwitches } from "./BugSwitches.ts"
 import * as Cmd from "./Commands.ts"
@@ -14,6 +13,7 @@ import type { Indeterminate } from "./Errors.ts"
 import { type CriticalReaderId, IdempotencyToken, type LeasedReaderId, RollupId, type WriterId } from "./Ids.ts"
 import { type Applier, ADD_ROLLUP_CMD, COMPARE_AND_APPEND_CMD } from "./Applier.ts"
 import { RoutineMaintenance } from "./Maintenance.ts"
+import { Counter } from "./Metrics.ts"
 import { assert, panic } from "./Panic.ts"
 import type { PartialRollupKey } from "./Paths.ts"
 import { RetryStream } from "./Retry.ts"
@@ -73,6 +73,8 @@ export class Machine {
         "register_leased_reader",
         Cmd.registerLeasedReader(self.applier.cfg.hostname, readerId, purpose, leaseDurationMs, now, useCriticalSince)
       )
+      // RACE-16: registered, then expired in the same or a later transition before we looked.
+      if (!self.applier.state.state.collections.leasedReaders.has(readerId)) self.metrics.inc(Counter.readerExpiredAtRegistration)
       // The reader's hold must be at or after what GC may already have truncated to.
       assert(reader.seqno >= seqnoSince, () => `reader seqno ${reader.seqno} < seqno_since ${seqnoSince} (registered at ${seqno})`)
       return { reader: reader as LeasedReaderState, seqnoSince, maintenance }
@@ -94,7 +96,8 @@ export class Machine {
         "downgrade_since",
         Cmd.downgradeSince(readerId, outstandingSeqno, newSince, now)
       )
-      if (Antichain.isEmpty(since)) self.metrics.inc(Counter.raceReaderLeaseExpired)
+      // RACE-17: our lease ran out; the empty since tells us so.
+      if (Antichain.isEmpty(since) && !Antichain.isEmpty(newSince)) self.metrics.inc(Counter.readerDowngradeAfterExpiry)
       return { seqno, since, maintenance }
     })
   }
@@ -139,16 +142,21 @@ export class Machine {
       const bugs = yield* BugSwitches
       let appliedEverTrue = false
       let appliedLast = false
+      let outOfOrder = false
       const work = Cmd.addRollup(seqno, rollup)
       const [, , maintenance] = yield* self.applyUnbatchedIdempotentCmd(ADD_ROLLUP_CMD, (s, c) => {
+        let newer = false
+        for (const k of c.rollups.keys()) if (k > seqno) newer = true
         const ret = work(s, c)
         if (ret._tag === "Continue") {
           appliedEverTrue = appliedEverTrue || ret.value
           appliedLast = ret.value
+          outOfOrder = ret.value && newer
         }
         return ret
       })
-      if (appliedEverTrue && !appliedLast) self.metrics.inc(Counter.raceAppliedEverKept)
+      if (appliedEverTrue && !appliedLast) self.metrics.inc(Counter.rollupAppliedEverNotLast)
+      if (outOfOrder) self.metrics.inc(Counter.rollupLinkedOutOfOrder)
       return { applied: (bugs.rollupForgetsAppliedEver ? appliedLast : appliedEverTrue) as boolean, maintenance }
     })
   }
@@ -167,7 +175,8 @@ export class Machine {
       const rollupId = yield* RollupId.random
       const rollup = yield* self.applier.writeRollupForState(rollupId)
       if (rollup._tag === "None") return RoutineMaintenance.none
-      const { applied, maintenance } = yield* self.addRollup(rollup.value.seqno, rollup.value.toHollow())
+      const bugs = yield* BugSwitches
+      const { applied, maintenance } = yield* self.addRollup(bugs.rollupLinkedAtCachedSeqno ? self.applier.seqno : rollup.value.seqno, rollup.value.toHollow())
       if (!applied) {
         // Someone else already linked a rollup at this seqno, so ours was not added.
         self.metrics.inc("rollup.lostRace")
@@ -197,7 +206,7 @@ export class Machine {
         }
         return ret
       })
-      if (everApplied !== last) self.metrics.inc(Counter.raceAppliedEverKept)
+      if ((everApplied as Cmd.ApplyMergeResult) === "AppliedExact" && (last as Cmd.ApplyMergeResult) !== "AppliedExact") self.metrics.inc(Counter.mergeAppliedEverNotLast)
       return { result: (bugs.rollupForgetsAppliedEver ? last : everApplied) as Cmd.ApplyMergeResult, maintenance }
     })
   }
@@ -251,6 +260,7 @@ export class Machine {
           )
         )
         if (Either.isLeft(res)) {
+          if (bugs.caaIndeterminateAsNotApplied) return { _tag: "UpperMismatch", seqno: self.applier.seqno, currentUpper: self.applier.upper } as const
           if (indeterminate === null) indeterminate = res.left
           self.metrics.inc("caa.indeterminate")
           yield* retry.sleep

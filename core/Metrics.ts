@@ -28,21 +28,19 @@ export const Counter = {
   cmdNoop: "cmd.noop",
   stateFetchSlowPath: "applier.fetchAndUpdateStateSlowPath",
   stateFetchFastPath: "applier.fetchAndUpdateStateFastPath",
-  // Race marks (spec §8): counted where the race's branch is taken, nothing else.
-  /** RACE-1/RACE-2: the init CaS mismatched and the fetched state does not hold our rollup. */
-  raceInitMismatchDeleted: "race.initMismatchDeletedOwnRollup",
-  /** RACE-2: the init CaS mismatched against our own Indeterminate write; the rollup is kept. */
-  raceInitMismatchKeptOwn: "race.initMismatchKeptOwnRollup",
-  /** RACE-20: another handle had already advanced the shared cached state past the hint. */
-  raceCachedNewerThanHint: "race.cachedStateNewerThanHint",
+  // Coverage marks for the RACE-* scenarios (scenarios/Catalogue.ts): counted where the race's
+  // branch is taken, nothing else.
+  initRollupDeletedAfterMismatch: "race.initRollupDeletedAfterMismatch",
+  initOwnRollupFoundAfterMismatch: "race.initOwnRollupFoundAfterMismatch",
+  rollupAppliedEverNotLast: "race.rollupAppliedEverNotLast",
+  mergeAppliedEverNotLast: "race.mergeAppliedEverNotLast",
+  gcAssignmentTakenByWinner: "race.gcAssignmentTakenByWinner",
+  readerExpiredAtRegistration: "race.readerExpiredAtRegistration",
+  readerDowngradeAfterExpiry: "race.readerDowngradeAfterExpiry",
+  fetchSkippedCacheNewer: "race.fetchSkippedCacheNewer",
+  rollupLinkedOutOfOrder: "race.rollupLinkedOutOfOrder",
   /** RACE-P1 family: a GC request past the GC's cached seqno_since (its cache is stale). */
   raceGcCacheStale: "race.gcCacheOlderThanRequest",
-  /** RACE-6/RACE-13: an attempt applied, the last did not; "applied in any attempt" keeps the blob. */
-  raceAppliedEverKept: "race.appliedEverKeptBlob",
-  /** RACE-15: an earlier attempt would have been assigned GC; after the lost CaS it was not. */
-  raceGcAssignmentLost: "race.gcAssignmentTakenByWinner",
-  /** RACE-17: a reader's downgrade found its lease gone (empty since). */
-  raceReaderLeaseExpired: "race.readerLeaseExpired",
   /** RACE-9/RACE-P1: GC found Consensus truncated past its own fetched earliest by another GC. */
   raceGcTruncatedUnderneath: "race.gcEarliestMovedUnderneath"
 } as const

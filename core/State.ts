@@ -303,6 +303,8 @@ export interface GcConfig {
   readonly fallbackThresholdMs: number
   readonly minVersions: number
   readonly maxVersions: number
+  /** Planted bug gcSinceSkipsLapsingReaders (read by the Applier). */
+  readonly skipLapsingReaders?: boolean
 }
 
 export interface GcReq {
@@ -335,7 +337,9 @@ export const maybeGc = (
   cfg: GcConfig
 ): GcReq | null => {
   const threshold = cfg.useActiveGc ? cfg.minVersions : classicGcThreshold(seqno)
-  const newSeqnoSince = seqnoSinceOf(seqno, c)
+  const newSeqnoSince = cfg.skipLapsingReaders === true
+    ? seqnoSinceOf(seqno, { leasedReaders: new Map([...c.leasedReaders].filter(([, r]) => nowMs - r.lastHeartbeatTimestampMs <= r.leaseDurationMs / 2)) })
+    : seqnoSinceOf(seqno, c)
   // Cap how much one request covers so a long-held shard is collected in bounded steps.
   const gcUntil = SeqNo(Math.min(newSeqnoSince, c.lastGcReq + cfg.maxVersions))
   let shouldGc = newSeqnoSince - c.lastGcReq >= threshold

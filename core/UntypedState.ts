@@ -36,12 +36,14 @@ export const applyEncodedDiffs = (
   untyped: UntypedState,
   buildVersion: string,
   tsCodec: string,
-  diffs: ReadonlyArray<VersionedData>
+  diffs: ReadonlyArray<VersionedData>,
+  /** Planted bug diffAppliedAfterGap (read by the caller): skip only rows at or below the state. */
+  applyAfterGap = false
 ): UntypedState => {
   if (untyped.codecs.ts !== tsCodec) return untyped
   let state = untyped.state
   for (const row of diffs) {
-    if (row.seqno !== state.seqno + 1) continue
+    if (applyAfterGap ? row.seqno <= state.seqno : row.seqno !== state.seqno + 1) continue
     const diff = decodeDiffOrPanic(buildVersion, row)
     assertEq(diff.seqnoFrom, state.seqno, "diff seqno_from")
     const next = applyDiff(state, diff)

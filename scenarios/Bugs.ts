@@ -61,6 +61,54 @@ export const plantedBugs: ReadonlyArray<PlantedBug> = [
     description: "The historical GC bug: rollups below the request's seqno_since are deleted instead of those below the earliest live diff (RACE-11).",
     switch: "gcDeletesRollupsBelowSeqnoSince",
     caughtBy: ["INV-7", "INV-9", "RACE-4", "LIVENESS"]
+  },
+  {
+    name: "diff-omits-since",
+    description: "from_diff leaves out the trace's since field (a field forgotten when a new one was added to StateDiff): other processes, and the checker, rebuild a state whose since is stale, so the next diff touching since does not apply (INV-8).",
+    switch: "diffOmitsSince",
+    caughtBy: ["INV-8", "PANIC"]
+  },
+  {
+    name: "diff-applied-after-gap",
+    description: "Applying fetched diffs drops the `seqno == state.seqno + 1` gate, so after a truncation gap a diff is applied to a state it does not follow (a diff applied out of order); persist's seqno_from assertion panics.",
+    switch: "diffAppliedAfterGap",
+    caughtBy: ["PANIC"]
+  },
+  {
+    name: "caa-indeterminate-as-not-applied",
+    description: "compare_and_append treats an Indeterminate CaS as certainly not applied and reports UpperMismatch, so the writer deletes the parts of a batch that did commit (INV-17).",
+    switch: "caaIndeterminateAsNotApplied",
+    caughtBy: ["INV-17", "INV-9", "HIST-append"]
+  },
+  {
+    name: "cas-determinate-as-committed",
+    description: "A Determinate CaS error is taken as Committed instead of retried: the applier caches a version Consensus never stored and a writer is told its batch committed (INV-4, HIST-append).",
+    switch: "casDeterminateAsCommitted",
+    caughtBy: ["INV-4", "HIST-append", "PANIC", "INV-17"]
+  },
+  {
+    name: "gc-since-skips-lapsing-readers",
+    description: "maybe_gc computes seqno_since without readers whose lease is more than half spent ('about to expire anyway'), so GC is assigned past a registered reader's seqno hold (the lease family: an expiry that forgets a holder's seqno; INV-S3, INV-5, INV-S5).",
+    switch: "gcSinceSkipsLapsingReaders",
+    caughtBy: ["INV-S3", "INV-5", "INV-S5", "PANIC"]
+  },
+  {
+    name: "rollup-linked-at-cached-seqno",
+    description: "add_rollup_for_current_seqno links its rollup at the cached state's seqno at link time instead of the seqno it rolled up (the cache moved on while the blob was written): the key names another seqno (INV-12).",
+    switch: "rollupLinkedAtCachedSeqno",
+    caughtBy: ["INV-12", "INV-13", "PANIC"]
+  },
+  {
+    name: "leak-detector-skips-earliest",
+    description: "The leaked-blob detector starts its referenced set at the second live state (an off-by-one in the walk), so blobs only the earliest live state references are reported as leaked (LEAKS).",
+    switch: "leakDetectorSkipsEarliest",
+    caughtBy: ["LEAKS"]
+  },
+  {
+    name: "compaction-deletes-inputs",
+    description: "A compaction whose merge applied deletes its input batches' parts itself instead of leaving them to GC, though the versions up to seqno_since still reference them (INV-17).",
+    switch: "compactionDeletesInputs",
+    caughtBy: ["INV-17", "PANIC"]
   }
 ]
 

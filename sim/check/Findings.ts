@@ -23,6 +23,11 @@ export type RunFact =
       readonly fault: string
     }
   | { readonly _tag: "Warned"; readonly step: number; readonly process: string; readonly warning: string }
+  /** The deletion nemesis (sim/world/Nemesis.ts) took a blob, or healed every outage so far. */
+  | { readonly _tag: "NemesisDeleted"; readonly step: number; readonly key: string }
+  | { readonly _tag: "NemesisHealed"; readonly step: number }
+  /** A process's blob.get found nothing at a key the nemesis had taken (healed or not since). */
+  | { readonly _tag: "NemesisMiss"; readonly step: number; readonly process: string }
 
 export interface RunEvidence {
   readonly violations: ReadonlyArray<Violation>
@@ -122,7 +127,49 @@ export const CAA_LEASE: KnownFinding = {
     "writer_was_present counts re-added writers on Success/AlreadyCommitted only and does not see this case. Not reported upstream."
 }
 
-export const KNOWN_FINDINGS: ReadonlyArray<KnownFinding> = [RACE_P2, CAA_LEASE]
+/** Was step `at` inside an outage of the nemesis (after a deletion, not after the heal that followed it)? */
+const inOutage = (run: RunEvidence, at: number): boolean => {
+  let open = false
+  for (const f of run.facts) {
+    if (f.step > at) break
+    if (f._tag === "NemesisDeleted") open = true
+    else if (f._tag === "NemesisHealed") open = false
+  }
+  return open
+}
+const nemesisTook = (run: RunEvidence, key: string, at: number): boolean =>
+  run.facts.some((f) => f._tag === "NemesisDeleted" && f.key === key && f.step <= at)
+
+export const NEMESIS_LOSS: KnownFinding = {
+  id: "NEMESIS-LOSS",
+  title: "a blob the deletion nemesis took is missing until restore_blob puts it back",
+  spec: "issue 10 deletion nemesis; RACE-19; persist's restore_blob",
+  explains: (v, run) => {
+    switch (v._tag) {
+      // The loss itself, about a key the nemesis took.
+      case "RollupMissing":
+      case "PartMissing":
+      case "EarliestRollupMissing":
+        return nemesisTook(run, v.key, v.step)
+      // What persist does about a missing blob while the outage lasts: warn and refetch, or panic.
+      // A warning or panic follows its miss: the refetch that warns may land after the heal.
+      case "PersistWarned":
+      case "Panic":
+        return inOutage(run, v.step) || run.facts.some((f) => f._tag === "NemesisMiss" && f.step <= v.step)
+      default:
+        return false
+    }
+  },
+  causeShown: (v, run) => run.facts.some((f) => f._tag === "NemesisDeleted" && f.step <= v.step),
+  seeds: [],
+  explanation:
+    "Not a bug: the nemesis deleted a referenced blob (or wiped Blob) behind the system's back. Until it restores what the live " +
+    "diffs reference, readers of that blob warn that the earliest live diff did not advance and refetch, or panic where persist panics. " +
+    "Deletions by processes are never explained by it (INV-9/INV-17 blame only process deletes).",
+  upstream: "persist documents the warning as what a deleted or different Blob causes in dev; restore_blob is its repair tool."
+}
+
+export const KNOWN_FINDINGS: ReadonlyArray<KnownFinding> = [RACE_P2, CAA_LEASE, NEMESIS_LOSS]
 
 export interface Classification {
   /** Ids of the findings that explain some violation of the run, sorted. */

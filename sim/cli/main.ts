@@ -13,6 +13,7 @@ import { toJsonLines, type TraceFile } from "../trace/Trace.ts"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { runSweep } from "./Sweep.ts"
 import { runMerge } from "./Merge.ts"
+import { listScenarios, runScenarios } from "./Scenarios.ts"
 import { NondeterminismError } from "../kernel/Traps.ts"
 import { afterFailure, printLog, reportCommand, shrinkTrace } from "./Reports.ts"
 import { SweepPageError } from "../../reports/SweepPage.ts"
@@ -90,14 +91,14 @@ const main = (argv: ReadonlyArray<string>): number | Promise<number> => {
     return 0
   }
   if (args.listScenarios) {
-    console.log("(no scripted scenarios yet: the RACE-* schedules are tested in core/*.test.ts)")
+    console.log(listScenarios())
     return 0
   }
   if (args.bug !== null && !plantedBugs.some((b) => b.name === args.bug)) throw new UsageError(`unknown bug ${JSON.stringify(args.bug)} (see --list-bugs)`)
   if (args.replay !== null) return replay(args, args.replay)
   if (args.merge !== null) return runMerge(args, args.merge)
   if (args.report !== null) return reportCommand(args.report)
-  if (args.scenario !== null) throw new UsageError(`unknown scenario ${JSON.stringify(args.scenario)} (see --list-scenarios)`)
+  if (args.scenario !== null) return runScenarios(args.scenario, args.json)
   if (args.stores !== "memory" || args.blobDir !== null) return runReal(args)
   const seeds = args.seeds!
   if (seeds.from === seeds.to && args.shard === null) return runOne(args, seeds.from)

@@ -36,13 +36,16 @@ export const COVERAGE_MARKS = [
   "compaction.applied",
   "compaction.notApplied",
   // The races of spec §8 (core/Metrics.ts `race.*`; the liveness phase's blob-only audit).
-  "race.initMismatchDeletedOwnRollup",
-  "race.initMismatchKeptOwnRollup",
-  "race.cachedStateNewerThanHint",
+  "race.initRollupDeletedAfterMismatch",
+  "race.initOwnRollupFoundAfterMismatch",
+  "race.fetchSkippedCacheNewer",
   "race.gcCacheOlderThanRequest",
-  "race.appliedEverKeptBlob",
+  "race.rollupAppliedEverNotLast",
+  "race.mergeAppliedEverNotLast",
+  "race.rollupLinkedOutOfOrder",
   "race.gcAssignmentTakenByWinner",
-  "race.readerLeaseExpired",
+  "race.readerExpiredAtRegistration",
+  "race.readerDowngradeAfterExpiry",
   "race.gcEarliestMovedUnderneath",
   "liveness.blobOnlyShard"
 ] as const

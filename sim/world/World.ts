@@ -34,6 +34,7 @@ import { TraceRecorder, type TraceEvent } from "../trace/Trace.ts"
 import { defaultFaultOptions, FaultDrawer, type FaultKind, type FaultOptions, type FaultPlan } from "./Faults.ts"
 import { beginLiveness, runLiveness } from "./Liveness.ts"
 import { type Backend, exitOf, sameAnswer, settle } from "./Backend.ts"
+import { Nemesis, type NemesisOptions } from "./Nemesis.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
@@ -56,6 +57,8 @@ export interface RunOptions {
    * Unset: the configuration's own setting, else the seed's draw (see `debugAssertionsFor`).
    */
   readonly debugAssertions?: boolean
+  /** The deletion nemesis (Nemesis.ts); off when absent. */
+  readonly nemesis?: NemesisOptions
 }
 
 export interface RunResult {
@@ -137,6 +140,7 @@ export class World implements WorldHost {
     readonly choices: Choices,
     readonly options: RunOptions
   ) {
+    const self = this
     const drawn = options.config ?? drawSwarmConfig(choices)
     const randomSeed = choices.draw(2 ** 32, "randomSeed")
     this.kernel = new Kernel<StoreCall>({ randomSeed, epochMs: EPOCH_MS })
@@ -150,7 +154,16 @@ export class World implements WorldHost {
     this.checker = new Checker(this.shardId, this.consensus, this.blob, this.persistCfg.buildVersion)
     this.trace = new TraceRecorder(options.keepEvents ?? true)
     this.checker.enabled = options.check ?? true
+    // Last: its draws must not shift any other construction draw.
+    this.nemesis = options.nemesis === undefined ? undefined : new Nemesis(choices, {
+      blob: this.blob, consensus: this.consensus, checker: this.checker, shardId: this.shardId, buildVersion: this.persistCfg.buildVersion,
+      get stepCount() { return self.step },
+      record: (p, call, arg, fault, result) => this.record(p, call, arg, fault, result),
+      fact: (f) => this.facts.push(f)
+    }, options.nemesis)
   }
+
+  readonly nemesis: Nemesis | undefined
 
   get stepCount(): number {
     return this.step
@@ -228,7 +241,12 @@ export class World implements WorldHost {
   /** Applies a request to the stores; a contract violation comes back as the store's error. */
   private perform(call: StoreCall, by: RequestBy): Exit.Exit<unknown, unknown> {
     const ran = runContract(call.perform)
-    if (Either.isLeft(ran)) return Exit.fail(ran.left)
+    if (Either.isLeft(ran)) {
+      // A mark for scenarios (RACE-P3: no truncate past the head, no call that breaks the contract).
+      this.metrics.inc(`store.contractViolation.${call.by.op || "?"}`)
+      this.metrics.inc("store.contractViolation")
+      return Exit.fail(ran.left)
+    }
     call.observe(ran.right, by)
     return Exit.succeed(ran.right)
   }
@@ -350,8 +368,11 @@ export class World implements WorldHost {
           return this.traceDelivery(d.req, d.fault, `Indeterminate(applied: ${Exit.isSuccess(done) ? call.render(done.value) : "Determinate"})`)
         }
         this.kernel.deliver(d.index, done)
+        const result = this.rendered(call, done)
+        // A read that finds nothing where the nemesis took a blob: its consequences are the nemesis's.
+        if (result === "None" && d.req.op === "blob.get") this.nemesis?.onMiss(d.req.detail ?? "", d.req.process)
         this.afterApply()
-        return this.traceDelivery(d.req, d.fault, this.rendered(call, done))
+        return this.traceDelivery(d.req, d.fault, result)
       }
     }
   }
@@ -406,6 +427,7 @@ export class World implements WorldHost {
   private nextDelivery(): Delivery | boolean {
     this.kernel.runUntilQuiet()
     this.delivering = undefined
+    if (this.faultsOn) this.nemesis?.tick()
     this.checkCaches()
     const now = this.kernel.clock.now
     const deliverable: Array<number> = []
@@ -425,6 +447,7 @@ export class World implements WorldHost {
   /** Ends the main phase: no more faults, no more restarts, every process stopped. */
   stopFaultsAndProcesses(): void {
     this.faultsOn = false
+    this.nemesis?.healAll()
     for (const id of [...this.delayedUntil.keys()]) if (!this.heldResponses.has(id)) this.delayedUntil.delete(id)
     for (const p of this.procs) if (!p.done && p.fiber !== undefined) this.kernel.interrupt(p.fiber)
     this.kernel.runUntilQuiet()
