@@ -64,9 +64,9 @@ export const plantedBugs: ReadonlyArray<PlantedBug> = [
   },
   {
     name: "diff-omits-since",
-    description: "from_diff leaves out the trace's since field (a field forgotten when a new one was added to StateDiff): other processes, and the checker, rebuild a state whose since is stale, so the next diff touching since does not apply (INV-8).",
+    description: "from_diff leaves out the trace's since field (a field forgotten when a new one was added to StateDiff): other processes, and the checker, rebuild a state whose since is stale, so the next diff touching since does not apply (INV-8); with debug assertions off the checker's own replay sees the committing process's cached state differ from the history first (INV-4).",
     switch: "diffOmitsSince",
-    caughtBy: ["INV-8", "PANIC"]
+    caughtBy: ["INV-8", "INV-4", "PANIC"]
   },
   {
     name: "diff-applied-after-gap",

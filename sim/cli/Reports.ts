@@ -24,13 +24,14 @@ const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
-  const probe = probeRun(trace.tape, trace.header.steps, bugs)
+  const liveness = trace.header.liveness !== false
+  const probe = probeRun(trace.tape, trace.header.steps, bugs, liveness)
   let explanation = null
   if (explainBudgetMs > 0 && trace.violations.length > 0) {
     const k = failureKey(probe.result, trace.header.bug !== null)
     if (k !== null) {
       const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
-      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
+      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps, liveness }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
@@ -40,7 +41,7 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
 /** `--log`: the short log of a trace file, on stdout. */
 export const printLog = (file: string): void => {
   const trace = readTrace(file)
-  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug))
+  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), trace.header.liveness !== false)
   for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
 }
 
@@ -86,7 +87,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   }
   const wallMs = nowMs() - start
   // The minimal run, kept in full for its trace file.
-  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs)
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
   const res = probe.result
   const min: TraceFile = {
     header: {
@@ -98,6 +99,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
       steps: r.candidate.steps,
       bug: trace.header.bug,
       scenario: null,
+      ...(r.candidate.liveness === false ? { liveness: false } : {}),
       config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
     },
     events: res.events,

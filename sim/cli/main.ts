@@ -61,7 +61,7 @@ const replay = (args: CliArgs, file: string): number => {
   if (args.shrink) return shrinkTrace(args, file)
   const recorded = readTrace(file)
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true })
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...(recorded.header.liveness === false ? { liveness: false } : {}) })
   const mismatch = replayMismatch(recorded, o)
   if (mismatch !== null) {
     const msg = `replay diverged: ${mismatch}`

@@ -43,7 +43,7 @@ export const explainTape = (
     const alt = s.value !== 0 ? 0 : 2 ** 32 - 1
     const next = tape.slice()
     next[s.index] = alt
-    const v = oracle({ tape: next, steps: c.steps })
+    const v = oracle({ ...c, tape: next })
     out.push({ ...s, alt, matters: !v.fails })
   }
   return { draws: out.sort((a, b) => a.index - b.index), untried }

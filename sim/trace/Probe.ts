@@ -56,7 +56,7 @@ export const summarizeState = (s: State, earliest: number): StateSummary => ({
 })
 
 /** Runs `tape` again with the probe attached. */
-export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Partial<BugSwitchesShape>): ProbeResult => {
+export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Partial<BugSwitchesShape>, liveness = true): ProbeResult => {
   const inner = ChoicesSource.recorded(tape, { labels: true })
   const states = new Map<number, StateSummary>()
   let world: World | undefined
@@ -98,7 +98,7 @@ export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Parti
       return inner.labels
     }
   }
-  const w = new World(probe, { steps, bugs, keepEvents: true })
+  const w = new World(probe, { steps, bugs, keepEvents: true, liveness })
   world = w
   const result = w.run()
   sample()

@@ -24,6 +24,8 @@ export interface RunSpec {
   readonly bug: string | null
   readonly bugs: Partial<BugSwitchesShape>
   readonly keepEvents: boolean
+  /** False: no liveness phase (a shrunk run; the trace header says so). */
+  readonly liveness?: boolean
 }
 
 export interface Outcome {
@@ -34,7 +36,7 @@ export interface Outcome {
 
 export const runSpec = (spec: RunSpec): Outcome => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
-  const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents })
+  const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents, ...(spec.liveness === false ? { liveness: false } : {}) })
   // A world that threw is a harness failure (3), but still a result: a sweep goes on.
   const exitCode = result.violations.some((v) => v._tag === "HarnessError") ? 3 : result.violations.length > 0 ? 1 : 0
   return { spec, result, exitCode }
@@ -43,7 +45,7 @@ export const runSpec = (spec: RunSpec): Outcome => {
 /** `runSpec` with every delivered request also executed on a real backend (World.runOn). */
 export const runSpecOn = async (spec: RunSpec, backend: Backend): Promise<Outcome> => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
-  const result = await runWorldOn(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents }, backend)
+  const result = await runWorldOn(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents, ...(spec.liveness === false ? { liveness: false } : {}) }, backend)
   return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
 }
 
@@ -57,6 +59,7 @@ export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFi
     steps: o.spec.steps,
     bug: o.spec.bug,
     scenario: null,
+    ...(o.spec.liveness === false ? { liveness: false } : {}),
     config: { ...o.result.config, faultPlan: o.result.faultPlan, summary: describeConfig(o.result.config) }
   },
   events: o.result.events,

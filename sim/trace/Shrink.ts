@@ -22,6 +22,8 @@ import { type RunResult, runWorld } from "../world/World.ts"
 export interface Candidate {
   readonly tape: ReadonlyArray<number>
   readonly steps: number
+  /** False: stop after the main phase (the target violation happens there). */
+  readonly liveness?: boolean
 }
 
 /** What one try of a candidate showed. */
@@ -98,7 +100,7 @@ export const shrinkCandidate = (
   const began = bounds.now()
   let attempts = 0
   let accepted = 0
-  let cur: Candidate = { tape: trimZeros(startVerdict.tape), steps: start.steps }
+  let cur: Candidate = { ...start, tape: trimZeros(startVerdict.tape) }
   let curV = startVerdict
   let pass = "start"
   const report = () =>
@@ -112,7 +114,7 @@ export const shrinkCandidate = (
     const v = oracle(c)
     const ok = v.fails && v.events <= curV.events
     if (ok) {
-      cur = { tape: trimZeros(v.tape), steps: c.steps }
+      cur = { ...c, tape: trimZeros(v.tape) }
       curV = v
       accepted++
     }
@@ -129,7 +131,7 @@ export const shrinkCandidate = (
       more = false
       for (const s of [curV.violationStep, curV.violationStep + 1, curV.violationStep + 2]) {
         if (s < 1 || s >= cur.steps) continue
-        if (tryCand({ tape: cur.tape, steps: s })) {
+        if (tryCand({ ...cur, steps: s })) {
           any = more = true
           break
         }
@@ -147,7 +149,7 @@ export const shrinkCandidate = (
     let any = false
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2)
-      if (tryCand({ tape: cur.tape.slice(0, mid), steps: cur.steps })) {
+      if (tryCand({ ...cur, tape: cur.tape.slice(0, mid) })) {
         any = true
         hi = Math.min(mid, cur.tape.length)
       } else lo = mid + 1
@@ -175,8 +177,8 @@ export const shrinkCandidate = (
           if (t.slice(i, i + size).every((v) => v === 0)) continue
           const next = t.slice()
           next.fill(0, i, i + size)
-          if (tryCand({ tape: next, steps: cur.steps })) any = true
-        } else if (tryCand({ tape: [...t.slice(0, i), ...t.slice(i + size)], steps: cur.steps })) any = true
+          if (tryCand({ ...cur, tape: next })) any = true
+        } else if (tryCand({ ...cur, tape: [...t.slice(0, i), ...t.slice(i + size)] })) any = true
       }
     }
     return any
@@ -190,7 +192,7 @@ export const shrinkCandidate = (
       if (v === undefined || v <= 1) continue
       const next = cur.tape.slice()
       next[i] = Math.floor(v / 2)
-      if (tryCand({ tape: next, steps: cur.steps })) any = true
+      if (tryCand({ ...cur, tape: next })) any = true
     }
     return any
   }
@@ -244,7 +246,7 @@ export interface WorldTarget {
 export const worldOracle =
   (target: WorldTarget): Oracle =>
   (c) => {
-    const r = runWorld(Choices.recorded(c.tape), { steps: c.steps, bugs: target.bugs, keepEvents: true })
+    const r = runWorld(Choices.recorded(c.tape), { steps: c.steps, bugs: target.bugs, keepEvents: true, ...(c.liveness === false ? { liveness: false } : {}) })
     const k = failureKey(r, target.bugPlanted)
     return { fails: k !== null && k.key === target.key, violationStep: k?.step ?? 0, tape: r.tape, events: r.events.length }
   }
@@ -262,5 +264,10 @@ export const shrinkWorld = (
   if (k === null) return null
   const oracle = worldOracle({ bugs, bugPlanted, key: k.key })
   const original: Verdict = { fails: true, violationStep: k.step, tape: r.tape, events: r.events.length }
-  return { ...shrinkCandidate(start, original, oracle, bounds, onProgress), key: k.key, original }
+  // A violation in the main phase needs no liveness phase: start from the run without it (the
+  // janitor's steps are thousands of events that are not the story), if it still fails so.
+  const withoutLiveness: Candidate = { ...start, liveness: false }
+  const first = k.step <= r.mainSteps ? oracle(withoutLiveness) : undefined
+  const [from, fromVerdict] = first !== undefined && first.fails ? [withoutLiveness, first] : [start, original]
+  return { ...shrinkCandidate(from, fromVerdict, oracle, bounds, onProgress), key: k.key, original }
 }

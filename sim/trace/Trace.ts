@@ -68,6 +68,8 @@ export const TraceHeader = Schema.Struct({
   steps: Schema.Int.pipe(Schema.positive()),
   bug: Schema.NullOr(Schema.String),
   scenario: Schema.NullOr(Schema.String),
+  /** False for a shrunk run that stops after its main phase (see RunOptions.liveness). */
+  liveness: Schema.optional(Schema.Boolean),
   config: Schema.Unknown
 })
 export type TraceHeader = typeof TraceHeader.Type

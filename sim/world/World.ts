@@ -50,6 +50,11 @@ export interface RunOptions {
   readonly faultOptions?: FaultOptions
   /** Keep every event in memory (for trace files and reports). */
   readonly keepEvents?: boolean
+  /**
+   * Run the liveness phase after the main phase (default true). Off only for a shrunk run whose
+   * violation happens in the main phase: the janitor's thousands of steps are not the story.
+   */
+  readonly liveness?: boolean
   /** Run the invariant checker (default true; off only to measure its cost). */
   readonly check?: boolean
   /**
@@ -65,6 +70,8 @@ export interface RunResult {
   readonly config: SwarmConfig
   readonly faultPlan: FaultPlan
   readonly steps: number
+  /** Steps delivered when the main phase ended (the liveness phase's come after). */
+  readonly mainSteps: number
   readonly virtualTimeMs: number
   readonly violations: ReadonlyArray<Violation>
   /** Known findings that explain some of the violations (see check/Findings.ts). */
@@ -134,6 +141,7 @@ export class World implements WorldHost {
   /** Faults on mutating requests and persist's warnings: the causes findings ask about. */
   private readonly facts: Array<RunFact> = []
   private step = 0
+  private mainSteps: number | undefined
   private faultsOn = true
 
   constructor(
@@ -474,7 +482,8 @@ export class World implements WorldHost {
   private runTrapped(): RunResult {
     this.startAll()
     while (this.step < this.options.steps && !this.mainDone()) if (!this.tick()) break
-    runLiveness(this, this.mainDone())
+    this.mainSteps = this.step
+    if (this.options.liveness !== false) runLiveness(this, this.mainDone())
     return this.result()
   }
 
@@ -488,7 +497,8 @@ export class World implements WorldHost {
     try {
       traps.run(() => this.startAll())
       while (this.step < this.options.steps && !this.mainDone()) if (!(await this.tickOn(backend, traps))) break
-      const live = traps.run(() => beginLiveness(this, this.mainDone()))
+      this.mainSteps = this.step
+      const live = this.options.liveness === false ? undefined : traps.run(() => beginLiveness(this, this.mainDone()))
       if (live !== undefined) {
         while (!live.over()) if (!(await this.tickOn(backend, traps))) break
         traps.run(() => live.finish())
@@ -524,6 +534,7 @@ export class World implements WorldHost {
       config: this.config,
       faultPlan: this.faults.plan,
       steps: this.step,
+      mainSteps: this.mainSteps ?? this.step,
       virtualTimeMs: this.now,
       violations,
       findings,
