@@ -11,6 +11,8 @@ export class UsageError extends Error {
 
 export interface CliArgs {
   readonly seeds: { readonly from: number; readonly to: number } | null
+  /** `--seeds A..B` (a sweep, even of one seed) rather than `--seed N` (one world, full summary). */
+  readonly sweep: boolean
   readonly replay: string | null
   readonly report: string | null
   readonly scenario: string | null
@@ -46,10 +48,15 @@ usage: npm run sim -- [options]
   --list-bugs         list planted bug names with descriptions
   --quiet             sweeps: no per-seed lines
   --keep-traces       sweeps: write every seed's trace, not only failing ones
-  --help              this text
+  --help              this text (whatever else is given)
+
+Each option may be given once, and only with a mode it applies to: --replay takes its seed,
+steps and bug from the trace; --jobs, --shard, --quiet and --keep-traces are for --seeds.
+--out is checked (created, a probe file written and removed) before any world runs.
 
 exit codes: 0 every invariant held, 1 a violation was found (trace and report written),
-            2 bad usage or input, 3 the harness itself failed (e.g. a replay diverged)`
+            2 bad usage or input, 3 the harness itself failed (e.g. a replay diverged),
+            130 / 143 interrupted by SIGINT / SIGTERM (a sweep prints the seeds it finished)`
 
 const nonNegInt = (flag: string, v: string | undefined): number => {
   if (v === undefined) throw new UsageError(`${flag} needs a value`)
@@ -75,8 +82,16 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
   let help = false
   let quiet = false
   let keepTraces = false
+  let sweep = false
+  const given = new Set<string>()
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
+    const flag = a === "-h" ? "--help" : a
+    // A repeated flag is refused rather than resolved: `--seed 1 --seed 2` has no obvious meaning.
+    if (FLAGS.has(flag)) {
+      if (given.has(flag)) throw new UsageError(`${flag} given more than once`)
+      given.add(flag)
+    }
     const value = (): string => {
       const v = argv[++i]
       if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`)
@@ -96,6 +111,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         const to = nonNegInt(a, m[2])
         if (to < from) throw new UsageError(`--seeds ${v}: the range is empty (B < A)`)
         seeds = { from, to }
+        sweep = true
         break
       }
       case "--steps":
@@ -124,6 +140,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         if (m === null) throw new UsageError(`--shard expects K/N (e.g. 2/4), got ${JSON.stringify(v)}`)
         const k = Number(m[1])
         const n = Number(m[2])
+        if (n >= 2 ** 32) throw new UsageError(`--shard ${v}: N must be below 2^32`)
         if (k > n) throw new UsageError(`--shard ${v}: K must be between 1 and N`)
         shard = { k, n }
         break
@@ -154,8 +171,37 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliArgs => {
         throw new UsageError(`unknown option ${JSON.stringify(a)} (see --help)`)
     }
   }
-  const modes = [seeds !== null, replay !== null, report !== null, scenario !== null].filter(Boolean).length
-  if (modes > 1 && !(scenario !== null && seeds !== null)) throw new UsageError("choose one of --seed/--seeds, --replay, --report, --scenario")
-  if (!help && !listBugs && !listScenarios && modes === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
-  return { seeds, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
+  if (!help) checkCombination(given)
+  return { seeds, sweep, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, help, quiet, keepTraces }
+}
+
+const FLAGS = new Set(["--seed", "--seeds", "--steps", "--replay", "--report", "--scenario", "--bug", "--jobs", "--shard", "--json", "--out", "--list-scenarios", "--list-bugs", "--quiet", "--keep-traces", "--help"])
+
+/** The flags that choose what to do; exactly one (`--scenario` may take a seed range). */
+const MODES = ["--seed", "--seeds", "--replay", "--report", "--scenario", "--list-bugs", "--list-scenarios"] as const
+
+/** For every other flag, the modes it means something in; anywhere else it would be ignored. */
+const APPLIES: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
+  ["--steps", ["--seed", "--seeds", "--scenario"], "a replay takes its steps from the trace"],
+  ["--bug", ["--seed", "--seeds", "--scenario"], "a replay takes its bug from the trace"],
+  ["--jobs", ["--seeds"], "only a sweep runs on worker threads"],
+  ["--shard", ["--seeds"], "only a sweep is sliced"],
+  ["--quiet", ["--seeds"], "only a sweep prints per-seed lines"],
+  ["--keep-traces", ["--seeds"], "only a sweep skips passing seeds' traces"],
+  ["--json", ["--seed", "--seeds", "--replay"], "it prints text only"],
+  ["--out", ["--seed", "--seeds", "--scenario", "--report"], "it writes no files"]
+]
+
+/** Refuses combinations that would otherwise be silently resolved, one line each. */
+const checkCombination = (given: ReadonlySet<string>): void => {
+  if (given.has("--seed") && given.has("--seeds")) throw new UsageError("--seed and --seeds conflict: give one seed or one range")
+  const modes = MODES.filter((m) => given.has(m))
+  const scenarioOverSeeds = modes.length === 2 && given.has("--scenario") && given.has("--seeds")
+  if (modes.length > 1 && !scenarioOverSeeds) throw new UsageError(`${modes[0]} and ${modes[1]} conflict: choose one of --seed/--seeds, --replay, --report, --scenario, --list-bugs, --list-scenarios`)
+  if (modes.length === 0) throw new UsageError("nothing to do: give --seed N, --seeds A..B, --replay FILE, --scenario NAME or --report FILE (see --help)")
+  const mode = scenarioOverSeeds ? "--scenario" : modes[0]!
+  for (const [flag, where, why] of APPLIES) {
+    if (given.has(flag) && !where.includes(mode) && !(scenarioOverSeeds && where.includes("--seeds"))) throw new UsageError(`${flag} does not apply to ${mode}: ${why}`)
+  }
+  if (given.has("--quiet") && given.has("--json")) throw new UsageError("--quiet and --json conflict: --json already prints one record per seed and nothing else")
 }

@@ -2,12 +2,9 @@
  * What one sweep worker does for one seed: run it, write a trace if it failed, and reduce the
  * outcome to a small record the parent can merge.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { violationKind } from "../check/Violations.ts"
-import { runSpec, toTraceFile } from "../trace/Run.ts"
+import { runSpec, writeTrace } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
-import { toJsonLines } from "../trace/Trace.ts"
 import { bugSwitches } from "./Bugs.ts"
 
 export interface SeedRecord {
@@ -30,11 +27,7 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
   // needs no second run; they are written only on failure, or when asked.
   const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true })
   let trace: string | null = null
-  if (o.exitCode !== 0 || keepTraces) {
-    mkdirSync(out, { recursive: true })
-    trace = join(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}.jsonl`)
-    writeFileSync(trace, toJsonLines(toTraceFile(o)))
-  }
+  if (o.exitCode !== 0 || keepTraces) trace = writeTrace(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}`, o)
   return {
     seed,
     digest: o.result.digest,
