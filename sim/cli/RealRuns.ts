@@ -13,7 +13,8 @@ import { join } from "node:path"
 import type { CliArgs } from "./Args.ts"
 import { bugSwitches } from "./Bugs.ts"
 import { describeStores, onFreshBackend, type StoresSpec, withRealStores } from "./RealStores.ts"
-import { runSweep, seedsOf } from "./Sweep.ts"
+import { seedAt, sliceOf } from "./SeedRange.ts"
+import { runSweep } from "./Sweep.ts"
 import { recordOf } from "./SweepCore.ts"
 import { firstDivergence, type Outcome, replayCommand, runSpec, runSpecOn, type RunSpec } from "../trace/Run.ts"
 import { summary, toJson } from "../trace/Summary.ts"
@@ -58,7 +59,9 @@ const compare = (args: CliArgs): Promise<number> =>
   withRealStores(storesOf(args), async (stores) => {
     const start = process.hrtime.bigint()
     const results: Array<Comparison> = []
-    for (const seed of seedsOf(args)) {
+    const slice = sliceOf(args.seeds!, args.shard)
+    for (let i = 0; i < slice.count; i++) {
+      const seed = seedAt(slice, i)
       const c = await compareSeed(args, seed, (spec) => onFreshBackend(stores, (b) => runSpecOn(spec, b)))
       results.push(c)
       if (args.json) console.log(JSON.stringify(c))

@@ -16,7 +16,6 @@ import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trac
 import { describeConfig } from "../world/SwarmConfig.ts"
 import type { CliArgs } from "./Args.ts"
 import { bugSwitches } from "./Bugs.ts"
-import type { SeedRecord } from "./SweepCore.ts"
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 
@@ -158,8 +157,8 @@ export const tracesIn = (dir: string): Array<string> =>
  * The end of a sweep, after its summary (`sweep-….summary.json`) is written: with --shrink,
  * shrink each new failure; then render the summary page (`sweep.html`) into --out and say where.
  */
-export const afterSweep = (args: CliArgs, records: ReadonlyArray<SeedRecord>): void => {
-  if (args.shrink) for (const r of records) if (r.verdict === "new" && r.trace !== null) shrinkTrace(args, r.trace)
+export const afterSweep = (args: CliArgs, failures: ReadonlyArray<{ readonly verdict: string; readonly trace: string | null }>): void => {
+  if (args.shrink) for (const r of failures) if (r.verdict === "new" && r.trace !== null) shrinkTrace(args, r.trace)
   // The summary (sim/trace/SweepSummary.ts) was written by the sweep; the page renders it.
   const page = writeSweepPage(args.out, (trace) => reportTrace(trace))
   if (!args.json) console.log(`sweep page: ${page}`)

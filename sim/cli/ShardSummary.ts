@@ -1,12 +1,11 @@
 /** A sweep's (or shard's) summary file: built from its seed records and written into `--out`. */
 import type { CliArgs } from "./Args.ts"
 import { PACKAGE_VERSION } from "../trace/Run.ts"
-import { buildSummary, summaryFileName } from "../trace/SweepSummary.ts"
-import type { SeedRecord } from "./SweepCore.ts"
+import { type SummaryBuilder, summaryFileName } from "../trace/SweepSummary.ts"
 import { writeJsonAtomic } from "./SummaryFiles.ts"
 
-export const writeSweepSummary = (args: CliArgs, records: ReadonlyArray<SeedRecord>, wallSeconds: number): string => {
+export const writeSweepSummary = (args: CliArgs, built: SummaryBuilder, wallSeconds: number): string => {
   const config = { range: args.seeds!, shard: args.shard, steps: args.steps, bug: args.bug, jobs: args.jobs }
-  const summary = buildSummary(PACKAGE_VERSION, config, records, Math.round(wallSeconds * 1000) / 1000)
+  const summary = built.build(PACKAGE_VERSION, config, Math.round(wallSeconds * 1000) / 1000)
   return writeJsonAtomic(args.out, summaryFileName(config), summary)
 }

@@ -2,12 +2,9 @@
  * What one sweep worker does for one seed: run it, write a trace if it failed, and reduce the
  * outcome to a small record the parent can merge.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { HarnessError, violationKind } from "../check/Violations.ts"
-import { type Outcome, replayCommand, runSpec, toTraceFile } from "../trace/Run.ts"
+import { type Outcome, replayCommand, runSpec, writeTrace } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
-import { toJsonLines } from "../trace/Trace.ts"
 import { bugSwitches } from "./Bugs.ts"
 
 export interface SeedRecord {
@@ -70,11 +67,7 @@ const runSeedRecordOrThrow = (seed: number, steps: number, bug: string | null, o
 /** A seed's outcome reduced to its record (writing its trace if it failed or when asked). */
 export const recordOf = (o: Outcome, seed: number, bug: string | null, out: string, keepTraces: boolean): SeedRecord => {
   let trace: string | null = null
-  if (o.exitCode !== 0 || keepTraces) {
-    mkdirSync(out, { recursive: true })
-    trace = join(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}.jsonl`)
-    writeFileSync(trace, toJsonLines(toTraceFile(o)))
-  }
+  if (o.exitCode !== 0 || keepTraces) trace = writeTrace(out, `seed-${seed}${bug !== null ? `-${bug}` : ""}`, o)
   return {
     seed,
     digest: o.result.digest,

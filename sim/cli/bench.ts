@@ -179,7 +179,7 @@ const main = async () => {
   const split = costSplit(median(full), median(noCheck), 1e6 / median(unchecked), median(raw), median(dpr), median(nsPerDraw))
   const small = perRequestMs(1_000)
   const large = perRequestMs(quick ? 20_000 : 100_000)
-  const sweepSeeds = Array.from({ length: quick ? 16 : 200 }, (_, i) => i + 1)
+  const sweepSeeds = { count: quick ? 16 : 200, at: (i: number) => i + 1 }
   const sweepTime = async (jobs: number) => {
     const t = now()
     await sweepParallel(sweepSeeds, jobs, 2000, null, "reports/out/bench", false, () => {})

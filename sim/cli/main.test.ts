@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -74,13 +74,98 @@ describe("cli", () => {
     const formatOne = join(out, "format1.jsonl")
     writeFileSync(formatOne, '{"type":"header","format":1,"seed":1,"steps":2000}\n{"type":"footer","tape":[],"digest":"0"}\n')
     cases.push([["--replay", formatOne], /trace format 1 is not supported .*re-run the seed/])
+    // Refused before any world runs: nothing on stdout.
+    const afile = join(out, "afile")
+    writeFileSync(afile, "")
+    cases.push(
+      [["--seed", "1", "--out", "/proc/x"], /--out \/proc\/x: \/proc is on the proc file system/],
+      [["--seed", "1", "--out", afile], /afile exists and is not a folder/],
+      [["--seed", "1", "--out", join(afile, "sub")], /afile exists and is not a folder/],
+      [["--seed", "1", "--out", ""], /--out is empty/],
+      [["--seeds", "1..3", "--out", "/proc/x"], /proc file system/],
+      [["--seed", "1", "--seeds", "3..4"], /--seed and --seeds conflict/],
+      [["--seed", "1", "--seed", "2"], /--seed given more than once/],
+      [["--replay", join(out, "seed-3.jsonl"), "--bug", "gc-removes-latest-rollup"], /--bug does not apply to --replay/],
+      [["--replay", "/dev/zero"], /\/dev\/zero is not a regular file/]
+    )
+    const header = (edit: (h: Record<string, unknown>) => void): string => {
+      const lines = readFileSync(join(out, "seed-3.jsonl"), "utf8").split("\n")
+      const h = JSON.parse(lines[0]!) as Record<string, unknown>
+      edit(h)
+      lines[0] = JSON.stringify(h)
+      const f = join(out, `header-${Math.random().toString(36).slice(2)}.jsonl`)
+      writeFileSync(f, lines.join("\n"))
+      return f
+    }
+    cases.push(
+      [["--replay", header((h) => (h.steps = "abc"))], /line 1 \(header\).*Expected number, actual "abc"/],
+      [["--replay", header((h) => (h.steps = -5))], /line 1 \(header\).*positive/],
+      [["--replay", header((h) => (h.bug = "no-such-bug"))], /unknown bug "no-such-bug" in its header/]
+    )
+    const nulls = join(out, "nulls.jsonl")
+    writeFileSync(nulls, "null\nnull\nnull\n")
+    cases.push([["--replay", nulls], /line 1 is not a trace header/])
     const results = await Promise.all(cases.map(([args]) => sim(...args)))
     for (const [i, [args, message]] of cases.entries()) {
       const r = results[i]!
       expect({ args, code: r.code }).toEqual({ args, code: 2 })
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
       expect(r.stderr).toMatch(message)
+      expect(r.stdout).toBe("")
     }
+  })
+
+  it("--replay - an edited header is never reported as reproduced", async () => {
+    const lines = readFileSync(join(out, "seed-3.jsonl"), "utf8").split("\n")
+    const h = JSON.parse(lines[0]!) as { seed: number; config: { summary: string } }
+    const edit = async (f: (x: typeof h) => void) => {
+      const copy = structuredClone(h)
+      f(copy)
+      const file = join(out, `edited-${Math.random().toString(36).slice(2)}.jsonl`)
+      writeFileSync(file, [JSON.stringify(copy), ...lines.slice(1)].join("\n"))
+      return sim("--replay", file)
+    }
+    const seed = await edit((x) => (x.seed = 4))
+    expect(seed.code).toBe(3)
+    expect(seed.stderr).toMatch(/the header's seed 4 does not draw this trace's tape/)
+    // The config is not an input of the run, so only the whole-file comparison sees it.
+    const config = await edit((x) => (x.config.summary = "edited"))
+    expect(config.code).toBe(3)
+    expect(config.stderr).toMatch(/line 1 of the file differs from what this run writes/)
+  })
+
+  it("a sweep interrupted by SIGINT / SIGTERM prints the finished seeds' summary and exits 130 / 143", async () => {
+    for (const [signal, jobs, code] of [["SIGINT", "1", 130], ["SIGTERM", "2", 143]] as const) {
+      const dir = mkdtempSync(join(out, "intr-"))
+      const child = spawn(process.execPath, ["--import", "tsx", "sim/cli/main.ts", "--seeds", "1..100000", "--steps", "100", "--jobs", jobs, "--json", "--keep-traces", "--out", dir])
+      let stdout = ""
+      let signalled = false
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString()
+        // Interrupt once a couple of seeds are done.
+        if (!signalled && stdout.split("\n").length > 3) {
+          signalled = true
+          child.kill(signal)
+        }
+      })
+      const exit = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+      expect(exit).toBe(code)
+      const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+      const last = lines.pop()!
+      expect(last).toMatchObject({ interrupted: signal, seeds: "1..100000", planned: 100000, exitCode: code })
+      expect(last.finished).toBe(lines.length)
+      // Every finished seed's trace is whole; no temporary is left.
+      expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([])
+      for (const l of lines) expect(readFileSync(l.trace as string, "utf8")).toMatch(/"type":"footer".*\n$/)
+    }
+  })
+
+  it("--out - is created before the run and a probe leaves nothing behind", async () => {
+    const dir = join(out, "fresh", "deeper")
+    const r = await sim("--seeds", "1..1", "--steps", "50", "--out", dir)
+    expect(r.code).toBe(0)
+    expect(existsSync(dir)).toBe(true)
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it("--list-bugs and --help - print and exit 0", async () => {

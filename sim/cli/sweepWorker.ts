@@ -1,6 +1,12 @@
-/** A worker thread of a sweep: runs the seeds it is given and posts one record per seed. */
+/**
+ * A worker thread of a sweep: the parent posts one seed at a time and gets one record back;
+ * `null` means no more seeds.
+ */
 import { parentPort, workerData } from "node:worker_threads"
 import { runSeedRecord } from "./SweepCore.ts"
 
-const { seeds, steps, bug, out, keepTraces } = workerData as { seeds: Array<number>; steps: number; bug: string | null; out: string; keepTraces: boolean }
-for (const seed of seeds) parentPort!.postMessage(runSeedRecord(seed, steps, bug, out, keepTraces))
+const { steps, bug, out, keepTraces } = workerData as { steps: number; bug: string | null; out: string; keepTraces: boolean }
+parentPort!.on("message", (seed: number | null) => {
+  if (seed === null) parentPort!.close()
+  else parentPort!.postMessage(runSeedRecord(seed, steps, bug, out, keepTraces))
+})

@@ -3,12 +3,14 @@
  * The planted bug, if any, arrives as switches (the front door resolves its name).
  */
 import { readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
 import type { Backend } from "../world/Backend.ts"
 import { type RunResult, runWorld, runWorldOn } from "../world/World.ts"
-import { parseJsonLines, type TraceEvent, type TraceFile, TRACE_FORMAT_VERSION, TraceParseError } from "./Trace.ts"
+import { makeDirs, writeFileAtomic } from "./AtomicWrite.ts"
+import { parseJsonLines, toJsonLines, type TraceEvent, type TraceFile, TRACE_FORMAT_VERSION, TraceParseError } from "./Trace.ts"
 
 export const PACKAGE_VERSION = "0.2.0"
 /** Delivered requests in a run's main phase unless `--steps` says otherwise. */
@@ -69,6 +71,17 @@ export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFi
   exitCode: o.exitCode
 })
 
+/**
+ * Writes `<dir>/<name>.jsonl` atomically (temporary file in the same folder, then rename), so
+ * an interrupt never leaves a partial trace where the previous good one was. Returns the path.
+ */
+export const writeTrace = (dir: string, name: string, o: Outcome, replayOf: string | null = null): string => {
+  makeDirs(dir)
+  const file = join(dir, `${name}.jsonl`)
+  writeFileAtomic(file, toJsonLines(toTraceFile(o, replayOf)))
+  return file
+}
+
 export const replayCommand = (spec: Pick<RunSpec, "seed" | "tape" | "steps" | "bug">, traceFile: string | null): string =>
   spec.seed !== null && spec.tape === null
     ? `npm run sim -- --seed ${spec.seed}${spec.steps !== DEFAULT_STEPS ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}`
@@ -79,7 +92,10 @@ export class TraceReadError extends Error {
   override readonly name = "TraceReadError"
 }
 
-export const readTrace = (file: string): TraceFile => {
+export const readTrace = (file: string): TraceFile => readTraceFile(file).trace
+
+/** The parsed trace and its exact text (replay compares the text it would write with it). */
+export const readTraceFile = (file: string): { readonly trace: TraceFile; readonly text: string } => {
   let text: string
   try {
     const st = statSync(file)
@@ -91,7 +107,7 @@ export const readTrace = (file: string): TraceFile => {
     throw new TraceReadError(`cannot read trace file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
   }
   try {
-    return parseJsonLines(text)
+    return { trace: parseJsonLines(text), text }
   } catch (e) {
     if (e instanceof TraceParseError) throw new TraceReadError(`malformed trace file ${file}: ${e.message}`)
     throw e

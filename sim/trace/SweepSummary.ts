@@ -137,20 +137,26 @@ const totalsOf = (seeds: number, failures: ReadonlyArray<SweepFailure>, requests
   virtualTimeMs
 })
 
-export const buildSummary = (version: string, config: SweepConfig, outcomes: ReadonlyArray<SeedOutcome>, wallSeconds: number): SweepSummary => {
-  const sorted = [...outcomes].sort((a, b) => a.seed - b.seed)
-  const coverage: Record<string, number> = Object.fromEntries(COVERAGE_MARKS.map((m) => [m, 0]))
-  const faults: Record<string, number> = {}
-  let requests = 0
-  let virtualTimeMs = 0
-  const failures: Array<SweepFailure> = []
-  for (const o of sorted) {
-    for (const m of o.marks) coverage[m] = (coverage[m] ?? 0) + 1
-    sumInto(faults, o.faults)
-    requests += o.steps
-    virtualTimeMs += Math.round(o.virtualTimeMs)
+/**
+ * Folds seed outcomes one at a time (records arrive in any order from workers), keeping counts,
+ * the failures and the seed numbers run — nothing per passing seed but its number.
+ */
+export class SummaryBuilder {
+  private readonly seedsRun: Array<number> = []
+  private readonly coverage: Record<string, number> = Object.fromEntries(COVERAGE_MARKS.map((m) => [m, 0]))
+  private readonly faults: Record<string, number> = {}
+  private requests = 0
+  private virtualTimeMs = 0
+  readonly failures: Array<SweepFailure> = []
+
+  add(o: SeedOutcome): void {
+    this.seedsRun.push(o.seed)
+    for (const m of o.marks) this.coverage[m] = (this.coverage[m] ?? 0) + 1
+    sumInto(this.faults, o.faults)
+    this.requests += o.steps
+    this.virtualTimeMs += Math.round(o.virtualTimeMs)
     if (o.verdict !== "pass") {
-      failures.push({
+      this.failures.push({
         seed: o.seed,
         verdict: o.verdict,
         kinds: [...o.kinds],
@@ -162,18 +168,28 @@ export const buildSummary = (version: string, config: SweepConfig, outcomes: Rea
       })
     }
   }
-  return {
-    format: SUMMARY_FORMAT,
-    tool: { name: "persist-sim", version },
-    config,
-    seeds: compactSeeds(sorted.map((o) => o.seed)),
-    failures,
-    findings: findingsTable(failures),
-    coverage,
-    faults: sortedRecord(faults),
-    totals: totalsOf(sorted.length, failures, requests, virtualTimeMs),
-    wallSeconds
+
+  build(version: string, config: SweepConfig, wallSeconds: number): SweepSummary {
+    const failures = [...this.failures].sort((a, b) => a.seed - b.seed)
+    return {
+      format: SUMMARY_FORMAT,
+      tool: { name: "persist-sim", version },
+      config,
+      seeds: compactSeeds([...this.seedsRun].sort((a, b) => a - b)),
+      failures,
+      findings: findingsTable(failures),
+      coverage: { ...this.coverage },
+      faults: sortedRecord(this.faults),
+      totals: totalsOf(this.seedsRun.length, failures, this.requests, this.virtualTimeMs),
+      wallSeconds
+    }
   }
+}
+
+export const buildSummary = (version: string, config: SweepConfig, outcomes: ReadonlyArray<SeedOutcome>, wallSeconds: number): SweepSummary => {
+  const b = new SummaryBuilder()
+  for (const o of outcomes) b.add(o)
+  return b.build(version, config, wallSeconds)
 }
 
 /** The file a sweep writes its summary to, inside its `--out` folder. */
