@@ -76,7 +76,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
     spec: "RACE-6",
     description: "add_rollup's CaS is Indeterminate; a later attempt reports not applied, but applied-ever keeps the blob (a tolerated leak).",
     found: SEARCH_1K,
-    seed: 10,
+    seed: 325,
     steps: 1000,
     marks: ["race.rollupAppliedEverNotLast", "cmd.add_rollup.indeterminate"],
     expect: clean,
@@ -127,7 +127,7 @@ export const scenarios: ReadonlyArray<Scenario> = [
     spec: "RACE-10",
     description: "GC requests merged within a process (max seqno_since) and steps skipped because another process truncated further.",
     found: SEARCH_1K,
-    seed: 13,
+    seed: 333,
     steps: 1000,
     marks: ["gc.merged", "gc.stepSkippedAlreadyTruncated"],
     expect: clean
@@ -207,8 +207,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
     name: "race-16-reader-expired-at-registration",
     spec: "RACE-16",
     description: "More than a lease passes while a reader registers; it is expired by the time registration returns (tolerated).",
-    found: "MARKS=race.readerExpiredAtRegistration scenarios/search.ts 251 700 1000 (none in 1..250)",
-    seed: 288,
+    found: "first clean seed from 300 with the mark (re-pinned when the per-seed assertion and targeting dimensions changed seeds' worlds)",
+    seed: 302,
     steps: 1000,
     marks: ["race.readerExpiredAtRegistration"],
     expect: clean
