@@ -57,7 +57,7 @@ describe("--stores / --blob-dir / --compare arguments", () => {
     expect(parseArgs(["--seed", "1", "--blob-dir", "/tmp/x"]).blobDir).toBe("/tmp/x")
     expect(() => parseArgs(["--seed", "1", "--stores", "mysql://x"])).toThrow(/--stores expects/)
     expect(() => parseArgs(["--seeds", "1..4", "--stores", "pglite", "--jobs", "2"])).toThrow(/drop --jobs/)
-    expect(() => parseArgs(["--replay", "f.jsonl", "--stores", "pglite"])).toThrow(/--seed or --seeds only/)
+    expect(() => parseArgs(["--replay", "f.jsonl", "--stores", "pglite"])).toThrow(/--stores does not apply to --replay: real stores run seeds/)
     expect(() => parseArgs(["--seeds", "1..4", "--compare"])).toThrow(/--compare needs/)
   })
 })

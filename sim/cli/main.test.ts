@@ -165,7 +165,8 @@ describe("cli", () => {
     const r = await sim("--seeds", "1..1", "--steps", "50", "--out", dir)
     expect(r.code).toBe(0)
     expect(existsSync(dir)).toBe(true)
-    expect(readdirSync(dir)).toEqual([])
+    // A passing seed writes no trace: only the sweep's summary and its page, and no probe file.
+    expect(readdirSync(dir).sort()).toEqual(["sweep-1..1.summary.json", "sweep.html"])
   })
 
   it("--list-bugs and --help - print and exit 0", async () => {
