@@ -204,17 +204,48 @@ export const codeCanReadData = (codeVersion: string, dataVersion: string): boole
 const utf8 = new TextEncoder()
 const utf8Strict = new TextDecoder("utf-8", { fatal: true })
 
-const fromBytes = <A, I>(what: string, schema: Schema.Schema<A, I>, bytes: Uint8Array): Either.Either<A, DecodeError> => {
+const notUtf8Json = (what: string, e: unknown): DecodeError =>
+  new DecodeError({ what, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` })
+
+const fromText = <A, I>(what: string, schema: Schema.Schema<A, I>, text: string): Either.Either<A, DecodeError> => {
   let json: unknown
   try {
-    json = JSON.parse(utf8Strict.decode(bytes))
+    json = JSON.parse(text)
   } catch (e) {
-    return Either.left(new DecodeError({ what, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` }))
+    return Either.left(notUtf8Json(what, e))
   }
   return Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(json).pipe(
     Either.mapLeft((e) => new DecodeError({ what, message: ParseResult.TreeFormatter.formatErrorSync(e) }))
   )
 }
+
+/**
+ * Decodes bytes through `decode`, once per distinct content. Consensus and Blob hand every reader
+ * its own copy of a row or blob (as real stores do), so the identity caches below would decode
+ * the same row once per reader; this second level, keyed by the text, shares the decode across
+ * copies. Decoded values are never mutated, so sharing them is safe. Bounded: the oldest
+ * entry goes first.
+ */
+const byContent = <A>(what: string, max: number, decode: (text: string) => Either.Either<A, DecodeError>) => {
+  const cache = new Map<string, Either.Either<A, DecodeError>>()
+  return (bytes: Uint8Array): Either.Either<A, DecodeError> => {
+    let text: string
+    try {
+      text = utf8Strict.decode(bytes)
+    } catch (e) {
+      return Either.left(notUtf8Json(what, e))
+    }
+    let hit = cache.get(text)
+    if (hit === undefined) {
+      hit = decode(text)
+      if (cache.size >= max) cache.delete(cache.keys().next().value!)
+      cache.set(text, hit)
+    }
+    return hit
+  }
+}
+
+const diffByContent = byContent("StateDiff", 8192, (text) => fromText("StateDiff", StateDiffS, text))
 
 const checkVersion = <A>(codeVersion: string, dataVersion: string, value: A): Either.Either<A, IncompatibleVersion> =>
   codeCanReadData(codeVersion, dataVersion) ? Either.right(value) : Either.left(new IncompatibleVersion({ codeVersion, dataVersion }))
@@ -228,7 +259,7 @@ const diffCache = new WeakMap<Uint8Array, StateDiff>()
 
 export const decodeStateDiff = (buildVersion: string, bytes: Uint8Array): Either.Either<StateDiff, DecodeError | IncompatibleVersion> => {
   const cached = diffCache.get(bytes)
-  const decoded = cached === undefined ? fromBytes("StateDiff", StateDiffS, bytes) : Either.right(cached)
+  const decoded = cached === undefined ? diffByContent(bytes) : Either.right(cached)
   if (Either.isRight(decoded) && cached === undefined) diffCache.set(bytes, decoded.right)
   return Either.flatMap(decoded, (d) => checkVersion(buildVersion, d.applierVersion, d))
 }
@@ -269,14 +300,14 @@ const rollupCache = new WeakMap<Uint8Array, Either.Either<Rollup, DecodeError>>(
 export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Either<Rollup, DecodeError | IncompatibleVersion> => {
   let decoded = rollupCache.get(bytes)
   if (decoded === undefined) {
-    decoded = decodeRollupUncached(bytes)
+    decoded = rollupByContent(bytes)
     rollupCache.set(bytes, decoded)
   }
   return Either.flatMap(decoded, (r) => checkVersion(buildVersion, r.state.applierVersion, r))
 }
 
-const decodeRollupUncached = (bytes: Uint8Array): Either.Either<Rollup, DecodeError> =>
-  fromBytes("Rollup", RollupS, bytes).pipe(
+const decodeRollupText = (text: string): Either.Either<Rollup, DecodeError> =>
+  fromText("Rollup", RollupS, text).pipe(
     Either.flatMap((r): Either.Either<Rollup, DecodeError> => {
       if (r.diffs === null) return Either.right(r)
       if (r.state.collections.rollups.size === 0) return Either.left(new DecodeError({ what: "Rollup", message: "rollup state has no rollups" }))
@@ -292,3 +323,5 @@ const decodeRollupUncached = (bytes: Uint8Array): Either.Either<Rollup, DecodeEr
       return Either.right(r)
     })
   )
+
+const rollupByContent = byContent("Rollup", 512, decodeRollupText)
