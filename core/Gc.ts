@@ -142,7 +142,7 @@ const incrementallyDeleteAndTruncate = (
             else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
           }
         } else {
-          assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`)
+          assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`, { site: "gc.deleteLiveRollup", key: blob.rollup.key })
           const parsed = BlobKey.parseIds(PartialRollupKey.complete(blob.rollup.key, shardId))
           if (Either.isLeft(parsed) || parsed.right[1]._tag !== "Rollup") return yield* panic(`invalid rollup during deletion: ${blob.rollup.key}`)
           assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)

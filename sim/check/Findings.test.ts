@@ -29,6 +29,19 @@ describe("classify", () => {
     expect(classify({ violations: [caaViolation], facts: caaFacts.slice(1) }).unexplained).toEqual([caaViolation])
   })
 
+  it("RACE-P2 explains the GC panic and the untruncated shard a re-inserted rollup leads to, and only those", () => {
+    const key = "s00000000-0000-4000-8000-000000000001/v14/r88f212f6-558b-473c-85b4-1709f6d4319f"
+    const facts: Array<RunFact> = [{ _tag: "FaultInjected", step: 3, process: "p0", task: "rollup", cmd: "add_rollup", call: "consensus.cas", fault: "indeterminateApplied" }]
+    const reinserted = V.BlobReinserted.make({ ...at, seqno: 29, key, rollup: true, by: { process: "p0", task: "rollup", cmd: "add_rollup", op: "try_compare_and_set_current" } })
+    const panic = V.Panic.make({ step: 20, t: 0, process: "janitor", where: "liveness phase", message: "gc would delete live rollup", site: "gc.deleteLiveRollup", key })
+    const untruncated = V.GcDidNotTruncate.make({ step: 21, t: 0, gcTarget: 40, earliest: 1, expected: 30 })
+    expect(classify({ violations: [reinserted, panic, untruncated], facts })).toEqual({ findings: ["RACE-P2"], unexplained: [] })
+    // Another key's panic, or an untruncated shard with no such panic, is not RACE-P2's.
+    const otherPanic = V.Panic.make({ ...panic, key: key.replace("v14", "v15") })
+    expect(classify({ violations: [reinserted, otherPanic], facts }).unexplained).toEqual([otherPanic])
+    expect(classify({ violations: [reinserted, untruncated], facts }).unexplained).toEqual([untruncated])
+  })
+
   it("a real run: seed 14 (CAA-LEASE) with a planted bug that breaks something else is new", () => {
     const r = runWorld(Choices.seeded(14), { steps: 2000, keepEvents: false, bugs: { cachedStateRegresses: true } })
     expect(r.unexplained.length).toBeGreaterThan(0)

@@ -61,6 +61,9 @@ const firstReinsertStep = (run: RunEvidence): number => {
   return Infinity
 }
 
+/** The assertions a re-inserted rollup trips, by site (core/Panic.ts `PanicSite`). */
+const RACE_P2_PANICS: ReadonlySet<string> = new Set(["validator.rollupReinserted", "gc.repeatRollupDeletion", "gc.deleteLiveRollup"])
+
 export const RACE_P2: KnownFinding = {
   id: "RACE-P2",
   title: "add_rollup's Indeterminate retry re-inserts a rollup GC already removed",
@@ -76,11 +79,12 @@ export const RACE_P2: KnownFinding = {
         return keys.has(v.key)
       case "Panic":
         // With debug assertions on the validator meets the re-insertion; with them off, GC
-        // meets the same key's second deletion.
-        return (v.site === "validator.rollupReinserted" || v.site === "gc.repeatRollupDeletion") && keys.has(v.key)
+        // meets the same key's second deletion, or finds it both live and due for deletion.
+        return RACE_P2_PANICS.has(v.site) && keys.has(v.key)
       case "GcDidNotTruncate":
-        // The GC that met the repeated deletion stopped there: the shard stays untruncated.
-        return run.violations.some((p) => p._tag === "Panic" && p.site === "gc.repeatRollupDeletion" && keys.has(p.key) && p.step <= v.step)
+        // A GC (the janitor's included) that met the re-inserted key panicked there: the shard
+        // stays untruncated.
+        return run.violations.some((p) => p._tag === "Panic" && RACE_P2_PANICS.has(p.site) && keys.has(p.key) && p.step <= v.step)
       default:
         return false
     }
