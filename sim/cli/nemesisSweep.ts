@@ -14,7 +14,7 @@ const bi = process.argv.indexOf("--bug")
 const bugs: Partial<BugSwitchesShape> = bi < 0 ? {} : { [process.argv[bi + 1]! as keyof BugSwitchesShape]: true }
 const steps = 1000
 let on = 0, deletions = 0, wipes = 0, restored = 0, explained = 0, failing = 0
-const start = Date.now()
+const start = process.hrtime.bigint()
 for (let seed = a!; seed <= b!; seed++) {
   const w = new World(Choices.seeded(seed), { steps, keepEvents: false, nemesis: defaultNemesisOptions, bugs })
   const r = w.run()
@@ -29,4 +29,4 @@ for (let seed = a!; seed <= b!; seed++) {
     console.log(`seed ${seed}: ${[...new Set(r.unexplained.map(violationKind))].join(", ")} (nemesis ${n.on ? `${n.deletions} deletes ${n.wipes} wipes` : "off"})`)
   }
 }
-console.log(JSON.stringify({ from: a, to: b, steps, bugs, nemesisOn: on, deletions, wipes, restored, seedsWithNemesisFindings: explained, seedsWithUnexplained: failing, wallS: Math.round((Date.now() - start) / 1000) }))
+console.log(JSON.stringify({ from: a, to: b, steps, bugs, nemesisOn: on, deletions, wipes, restored, seedsWithNemesisFindings: explained, seedsWithUnexplained: failing, wallS: Math.round(Number(process.hrtime.bigint() - start) / 1e9) }))
