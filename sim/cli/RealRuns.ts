@@ -8,18 +8,14 @@
  * and worker threads would only contend for it; one PGlite per worker would multiply its
  * ~100 MB footprint. Each run gets a fresh schema and a fresh directory (RealStores.ts).
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import type { CliArgs } from "./Args.ts"
 import { bugSwitches } from "./Bugs.ts"
 import { describeStores, onFreshBackend, type StoresSpec, withRealStores } from "./RealStores.ts"
 import { seedAt, sliceOf } from "./SeedRange.ts"
 import { runSweep } from "./Sweep.ts"
 import { recordOf } from "./SweepCore.ts"
-import { firstDivergence, type Outcome, replayCommand, runSpec, runSpecOn, type RunSpec } from "../trace/Run.ts"
+import { firstDivergence, type Outcome, replayCommand, runSpec, runSpecOn, type RunSpec, writeTrace } from "../trace/Run.ts"
 import { summary, toJson } from "../trace/Summary.ts"
-import { toJsonLines } from "../trace/Trace.ts"
-import { toTraceFile } from "../trace/Run.ts"
 
 const specOf = (args: CliArgs, seed: number, keepEvents = true): RunSpec => ({ seed, tape: null, steps: args.steps, bug: args.bug, bugs: bugSwitches(args.bug), keepEvents })
 
@@ -83,9 +79,7 @@ const runOne = (args: CliArgs, seed: number): Promise<number> =>
   withRealStores(storesOf(args), async (stores) => {
     const start = process.hrtime.bigint()
     const o = await onFreshBackend(stores, (b) => runSpecOn(specOf(args, seed), b))
-    mkdirSync(args.out, { recursive: true })
-    const file = join(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}.jsonl`)
-    writeFileSync(file, toJsonLines(toTraceFile(o)))
+    const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
     if (args.json) console.log(JSON.stringify({ ...toJson(o, file), stores: describeStores(storesOf(args)) }))
     else console.log(`${summary(o, wallMs(start), file, replayCommand(o.spec, file))}\nstores: ${describeStores(storesOf(args))} (fresh, removed afterwards)`)
     return o.exitCode

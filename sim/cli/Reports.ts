@@ -3,7 +3,8 @@
  * tape, calls reports/ to render, sim/trace/Shrink.ts to minimise, and prints paths and the
  * replay command. Kept out of main.ts so that file's dispatch stays a few lines.
  */
-import { readdirSync, statSync, writeFileSync } from "node:fs"
+import { readdirSync, statSync } from "node:fs"
+import { writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { join } from "node:path"
 import { writeReports, type ShrinkInfo } from "../../reports/Report.ts"
 import { writeSweepPage } from "../../reports/SweepPage.ts"
@@ -108,7 +109,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
     exitCode: res.violations.length > 0 ? 1 : 0
   }
   const out = file.replace(/(\.min)?\.jsonl$/, "") + ".min.jsonl"
-  writeFileSync(out, toJsonLines(min))
+  writeFileAtomic(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
   // Explaining costs one run per draw: bounded by a share of the shrink budget.
   const { md, html } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))

@@ -3,18 +3,17 @@
  * a merge job, an upload step, a report page — never sees half a file), and read back through
  * the Schema for `--merge`.
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Either } from "effect"
 import { UsageError } from "./Args.ts"
+import { makeDirs, writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { decodeSummary, type SweepSummary } from "../trace/SweepSummary.ts"
 
 export const writeJsonAtomic = (dir: string, name: string, value: unknown): string => {
-  mkdirSync(dir, { recursive: true })
+  makeDirs(dir)
   const file = join(dir, name)
-  const tmp = `${file}.${process.pid}.${process.hrtime.bigint()}.tmp`
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n")
-  renameSync(tmp, file)
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n")
   return file
 }
 
