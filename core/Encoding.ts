@@ -12,6 +12,7 @@ import type { Antichain } from "./Antichain.ts"
 import type { VersionedData } from "./Consensus.ts"
 import { CriticalReaderId, IdempotencyToken, LeasedReaderId, ShardId, WriterId } from "./Ids.ts"
 import { assert, assertEq } from "./Panic.ts"
+import { readRollupJson, readStateDiffJson } from "./EncodingReaders.ts"
 import { writeRollup, writeStateDiff } from "./EncodingWriters.ts"
 import { PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { SeqNo as SeqNoM } from "./SeqNo.ts"
@@ -207,13 +208,19 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true })
 const notUtf8Json = (what: string, e: unknown): DecodeError =>
   new DecodeError({ what, message: `not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` })
 
-const fromText = <A, I>(what: string, schema: Schema.Schema<A, I>, text: string): Either.Either<A, DecodeError> => {
+/**
+ * `fast` is a hand-written reader (EncodingReaders.ts) that returns what the Schema would, or
+ * `undefined` when unsure; the Schema then decides, and words every error.
+ */
+const fromText = <A, I>(what: string, schema: Schema.Schema<A, I>, text: string, fast?: (json: unknown) => A | undefined): Either.Either<A, DecodeError> => {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
     return Either.left(notUtf8Json(what, e))
   }
+  const read = fast?.(json)
+  if (read !== undefined) return Either.right(read)
   return Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(json).pipe(
     Either.mapLeft((e) => new DecodeError({ what, message: ParseResult.TreeFormatter.formatErrorSync(e) }))
   )
@@ -245,7 +252,7 @@ const byContent = <A>(what: string, max: number, decode: (text: string) => Eithe
   }
 }
 
-const diffByContent = byContent("StateDiff", 8192, (text) => fromText("StateDiff", StateDiffS, text))
+const diffByContent = byContent("StateDiff", 8192, (text) => fromText("StateDiff", StateDiffS, text, readStateDiffJson))
 
 const checkVersion = <A>(codeVersion: string, dataVersion: string, value: A): Either.Either<A, IncompatibleVersion> =>
   codeCanReadData(codeVersion, dataVersion) ? Either.right(value) : Either.left(new IncompatibleVersion({ codeVersion, dataVersion }))
@@ -307,7 +314,7 @@ export const decodeRollup = (buildVersion: string, bytes: Uint8Array): Either.Ei
 }
 
 const decodeRollupText = (text: string): Either.Either<Rollup, DecodeError> =>
-  fromText("Rollup", RollupS, text).pipe(
+  fromText("Rollup", RollupS, text, readRollupJson).pipe(
     Either.flatMap((r): Either.Either<Rollup, DecodeError> => {
       if (r.diffs === null) return Either.right(r)
       if (r.state.collections.rollups.size === 0) return Either.left(new DecodeError({ what: "Rollup", message: "rollup state has no rollups" }))

@@ -1,7 +1,7 @@
 /**
  * The checker's own reconstruction of the history (issue 14): it decodes committed diffs and
- * rollup blobs with the Schemas directly (no cache, none of core's decode helpers) and applies
- * diffs with the small applier below, which shares no code with core/StateDiff.ts. A bug in
+ * rollup blobs itself (no cache, none of core's decode helpers; see oracleDecodeDiff for the
+ * one shared piece, the hand-written readers) and applies diffs with the small applier below, which shares no code with core/StateDiff.ts. A bug in
  * core's applyDiff/fromDiff or in its decode path therefore shows up as a disagreement between
  * this reconstruction and what the processes hold, instead of being reproduced on both sides.
  *
@@ -11,6 +11,7 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { RollupS, StateDiffS } from "../../core/Encoding.ts"
+import { readRollupJson, readStateDiffJson } from "../../core/EncodingReaders.ts"
 import type { Rollup } from "../../core/Rollup.ts"
 import type { HollowBatch, State, StateCollections } from "../../core/State.ts"
 import type { FieldDiff, StateDiff } from "../../core/StateDiff.ts"
@@ -24,16 +25,27 @@ const parseJson = (bytes: Uint8Array): Either.Either<unknown, string> => {
     return Either.left(`not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`)
   }
 }
-const withSchema = <A, I>(schema: Schema.Schema<A, I>) => {
+/**
+ * Decoding is the Schema's answer, computed by the hand-written reader when it is sure (see
+ * core/EncodingReaders.ts: a reader returns exactly the Schema's decode or "not sure", which
+ * properties/encodingReaders.test.ts holds on valid and corrupted inputs). Why the checker
+ * shares it rather than running the Schema itself: the Schema decode of every diff and every
+ * new rollup was ~10% of a sweep's CPU, most of the checker's cost (issue 13). What stays
+ * independent of core is everything after the decode: no cache, no core apply or fromDiff.
+ */
+const withSchema = <A, I>(schema: Schema.Schema<A, I>, read: (json: unknown) => A | undefined) => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })
   return (bytes: Uint8Array): Either.Either<A, string> =>
-    Either.flatMap(parseJson(bytes), (json) => Either.mapLeft(decode(json), (e) => ParseResult.TreeFormatter.formatErrorSync(e)))
+    Either.flatMap(parseJson(bytes), (json) => {
+      const fast = read(json)
+      return fast !== undefined ? Either.right(fast) : Either.mapLeft(decode(json), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+    })
 }
 
-/** A committed row's diff, decoded by the Schema alone. */
-export const oracleDecodeDiff: (bytes: Uint8Array) => Either.Either<StateDiff, string> = withSchema(StateDiffS)
-/** A rollup blob, decoded by the Schema alone. */
-export const oracleDecodeRollup: (bytes: Uint8Array) => Either.Either<Rollup, string> = withSchema(RollupS)
+/** A committed row's diff, as the Schema decodes it. */
+export const oracleDecodeDiff: (bytes: Uint8Array) => Either.Either<StateDiff, string> = withSchema(StateDiffS, readStateDiffJson)
+/** A rollup blob, as the Schema decodes it. */
+export const oracleDecodeRollup: (bytes: Uint8Array) => Either.Either<Rollup, string> = withSchema(RollupS, readRollupJson)
 
 // --- the applier ----------------------------------------------------------------------------
 
