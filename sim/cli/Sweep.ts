@@ -10,9 +10,7 @@
 import { Worker } from "node:worker_threads"
 import type { CliArgs } from "./Args.ts"
 import { removeStrayTemps } from "../trace/AtomicWrite.ts"
-import { replayCommand } from "../trace/Run.ts"
-import { COVERAGE_MARKS, RARE_MARK_SHARE } from "../trace/Summary.ts"
-import { SummaryBuilder } from "../trace/SweepSummary.ts"
+import { renderSummary, SummaryBuilder } from "../trace/SweepSummary.ts"
 import { afterSweep } from "./Reports.ts"
 import { writeSweepSummary } from "./ShardSummary.ts"
 import { seedAt, sliceOf, type SeedSlice } from "./SeedRange.ts"
@@ -151,12 +149,12 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
   const wall = Number(process.hrtime.bigint() - start) / 1e9
   const sig = signals.signal()
   const label = `${range.from}..${range.to}${args.shard !== null ? ` shard ${args.shard.k}/${args.shard.n}` : ""}`
-  const shown = [...tally.fresh, ...tally.known].slice(0, SHOWN)
   // An interrupted sweep's summary covers the seeds it finished; --merge names the rest.
-  const summaryFile = writeSweepSummary(args, built, wall)
+  const written = writeSweepSummary(args, built, wall)
   if (args.json) {
     // Per-seed records are already out; an interrupted sweep ends with one summary object.
     if (sig !== null) {
+      const shown = [...tally.fresh, ...tally.known].slice(0, SHOWN)
       console.log(
         JSON.stringify({
           interrupted: sig,
@@ -174,22 +172,10 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
     }
   } else {
     if (sig !== null) console.log(`sweep interrupted by ${sig} after ${tally.seeds} of ${seeds.count} seeds; the summary covers the finished ones`)
-    const findings = [...tally.findings].sort().join(",") || "-"
-    console.log(
-      `sweep ${label}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${tally.seeds} seeds, ${tally.failing} failing (${tally.freshCount} new, ${tally.knownCount} known: ${findings}), ${wall.toFixed(1)} s wall, ${(tally.seeds / wall).toFixed(1)} seeds/s, ${tally.steps} requests (${(tally.steps / wall).toFixed(0)}/s), jobs ${args.jobs}`
-    )
-    console.log("coverage mark                               seeds hitting it")
-    for (const m of COVERAGE_MARKS) {
-      const n = tally.marks.get(m) ?? 0
-      const rare = n === 0 ? "  <- never reached" : n < RARE_MARK_SHARE * tally.seeds ? `  <- rare (< ${100 * RARE_MARK_SHARE}% of seeds)` : ""
-      console.log(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, tally.seeds)).toFixed(1)}%${rare}`)
-    }
-    // New failures first: a known finding must never hide one.
-    for (const r of shown) {
-      const what = r.verdict === "new" ? `NEW ${r.newKinds.join(", ")}${r.findings.length > 0 ? `; also ${r.findings.join(",")}` : ""}` : `known ${r.findings.join(",")}`
-      console.log(`FAILED seed ${r.seed} (${what}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug }, r.trace)}`)
-    }
-    console.log(`summary: ${summaryFile}`)
+    // The summary file's own rendering (the one --merge prints), then what only this process knows.
+    console.log(renderSummary(written.summary))
+    console.log(`throughput: ${(tally.seeds / wall).toFixed(1)} seeds/s, ${(tally.steps / wall).toFixed(0)} requests/s over ${wall.toFixed(1)} s wall, jobs ${args.jobs}`)
+    console.log(`summary: ${written.file}`)
   }
   if (sig === null) afterSweep(args, built.failures)
   if (sig !== null) return EXIT_ON[sig]

@@ -11,7 +11,7 @@
  * are only meaningful without overlap; an overlap is named in `problems`.
  */
 import { Either, Schema } from "effect"
-import { COVERAGE_MARKS } from "./Summary.ts"
+import { COVERAGE_MARKS, RARE_MARK_SHARE } from "./Summary.ts"
 
 export const SUMMARY_FORMAT = 1
 
@@ -294,18 +294,20 @@ export const mergeSummaries = (inputs: ReadonlyArray<{ readonly file: string; re
 }
 
 /** The text a sweep prints, from a summary (used by `--merge`). */
+/** The one text rendering of a sweep summary: a sweep prints it at its end, --merge prints it for the merge. */
 export const renderSummary = (s: SweepSummary): string => {
   const known = s.failures.filter((f) => f.verdict === "known")
   const fresh = s.failures.filter((f) => f.verdict === "new")
   const c = s.config
   const head = s.mergedFrom !== undefined ? `merged sweep ${c.range.from}..${c.range.to} from ${s.mergedFrom.length} summaries` : `sweep ${c.range.from}..${c.range.to}${c.shard !== null ? ` shard ${c.shard.k}/${c.shard.n}` : ""}`
   const lines = [
-    `${head}${c.bug !== null ? ` with bug ${c.bug}` : ""}: ${s.totals.seeds} seeds, ${s.totals.failing} failing (${fresh.length} new, ${known.length} known: ${s.findings.map((f) => f.id).join(",") || "-"}), ${s.totals.requests} requests, ${(s.totals.virtualTimeMs / 1000).toFixed(0)} s virtual, slowest ${s.wallSeconds.toFixed(1)} s wall, persist-sim ${s.tool.version}`,
+    `${head}${c.bug !== null ? ` with bug ${c.bug}` : ""}: ${s.totals.seeds} seeds, ${s.totals.failing} failing (${fresh.length} new, ${known.length} known: ${s.findings.map((f) => f.id).join(",") || "-"}), ${s.totals.requests} requests, ${(s.totals.virtualTimeMs / 1000).toFixed(0)} s virtual, ${s.mergedFrom !== undefined ? "slowest " : ""}${s.wallSeconds.toFixed(1)} s wall, persist-sim ${s.tool.version}`,
     "coverage mark                               seeds hitting it"
   ]
   for (const m of COVERAGE_MARKS) {
     const n = s.coverage[m] ?? 0
-    lines.push(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, s.totals.seeds)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
+    const flag = n === 0 ? "  <- never reached" : n < RARE_MARK_SHARE * s.totals.seeds ? `  <- rare (< ${100 * RARE_MARK_SHARE}% of seeds)` : ""
+    lines.push(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, s.totals.seeds)).toFixed(1)}%${flag}`)
   }
   const faults = Object.entries(s.faults).map(([k, v]) => `${k}=${v}`).join(" ")
   lines.push(`faults: ${faults || "none"}`)
