@@ -20,7 +20,7 @@
  * kernel's own figure.) To compare commits, see benchSeeds.ts and benchCompare.mjs.
  */
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
@@ -44,6 +44,8 @@ const msSince = (t: bigint): number => Number(now() - t) / 1e6
 // `--json` is accepted for symmetry with the CLI: the table always comes first and the JSON
 // object is always the last line.
 const quick = process.argv.includes("--quick")
+/** `--profile-out FILE`: also write the profile behind the split, for `node --cpu-prof`-style tools (DevTools). */
+const profileOut = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf("--profile-out"))
 const REPS = quick ? 1 : 3
 
 /**
@@ -172,6 +174,7 @@ const profileSplit = async (): Promise<{ readonly ms: Record<Part, number>; read
     await session.post("Profiler.start")
     seedSweep(true, true)
     const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile }
+    if (profileOut !== undefined) writeFileSync(profileOut, JSON.stringify(profile))
     const url = import.meta.url
     const ms = splitProfile(profile, text, (u) => u === url, (u) => u.includes("/node_modules/effect/"))
     const total = PARTS.reduce((a, p) => a + ms[p], 0)
