@@ -185,10 +185,11 @@ const profileSplit = async (): Promise<{ readonly ms: Record<Part, number>; read
   }
 }
 
+/** CPU ms per request of one long world (CPU, not wall: the two sizes run minutes apart on a shared machine). */
 const perRequestMs = (steps: number): number => {
-  const t = now()
+  const t = process.cpuUsage()
   const r = runWorld(Choices.seeded(99), { steps, config: longConfig, keepEvents: false })
-  return msSince(t) / Math.max(1, r.steps)
+  return cpuMsSince(t) / Math.max(1, r.steps)
 }
 
 const main = async () => {
