@@ -64,6 +64,40 @@ export const reportCommand = (path: string): number => {
 }
 
 /**
+ * The trace file of a shrink's minimal run (re-run in full), and its event count; its header
+ * says it replays `file` and how it was shrunk.
+ */
+export const shrunkTraceFile = (
+  r: NonNullable<ReturnType<typeof shrinkWorld>>,
+  file: string,
+  bug: string | null,
+  bugs: ReturnType<typeof bugSwitches>
+): { readonly min: TraceFile; readonly events: number } => {
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
+  const res = probe.result
+  const min: TraceFile = {
+    header: {
+      type: "header",
+      format: TRACE_FORMAT_VERSION,
+      packageVersion: PACKAGE_VERSION,
+      seed: null,
+      replayOf: file,
+      steps: r.candidate.steps,
+      bug,
+      scenario: null,
+      ...(r.candidate.liveness === false ? { liveness: false } : {}),
+      config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
+    },
+    events: res.events,
+    tape: r.candidate.tape,
+    violations: res.violations,
+    digest: res.digest,
+    exitCode: res.violations.length > 0 ? 1 : 0
+  }
+  return { min, events: res.events.length }
+}
+
+/**
  * `--shrink`: minimises a failing trace file's tape, writes `<name>.min.jsonl` beside it with
  * its reports, and prints the replay command. Returns the exit code of the minimal run.
  */
@@ -79,35 +113,14 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   const progress = (p: ShrinkProgress) => {
     if (tty) process.stderr.write(`\rshrink: ${p.attempts} attempts, ${p.accepted} kept, tape ${p.tapeLength} draws (${p.nonZero} non-zero), ${p.steps} steps, ${p.events} events [${p.pass}]   `)
   }
-  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
+  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...(trace.header.liveness === false ? { liveness: false } : {}) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
   if (tty) process.stderr.write("\n")
   if (r === null) {
     console.log(`shrink: ${file} does not fail when re-run; nothing to shrink`)
     return 0
   }
   const wallMs = nowMs() - start
-  // The minimal run, kept in full for its trace file.
-  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
-  const res = probe.result
-  const min: TraceFile = {
-    header: {
-      type: "header",
-      format: TRACE_FORMAT_VERSION,
-      packageVersion: PACKAGE_VERSION,
-      seed: null,
-      replayOf: file,
-      steps: r.candidate.steps,
-      bug: trace.header.bug,
-      scenario: null,
-      ...(r.candidate.liveness === false ? { liveness: false } : {}),
-      config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
-    },
-    events: res.events,
-    tape: r.candidate.tape,
-    violations: res.violations,
-    digest: res.digest,
-    exitCode: res.violations.length > 0 ? 1 : 0
-  }
+  const { min, events } = shrunkTraceFile(r, file, trace.header.bug, bugs)
   const out = file.replace(/(\.min)?\.jsonl$/, "") + ".min.jsonl"
   writeFileAtomic(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
@@ -117,7 +130,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
     shrunk: out,
     key: r.key,
     originalEvents: r.original.events,
-    events: res.events.length,
+    events,
     steps: r.candidate.steps,
     tape: r.candidate.tape.length,
     attempts: r.attempts,
@@ -130,7 +143,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   else
     console.log(
       [
-        `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${res.events.length} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
+        `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${events} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
         `  minimal trace ${out}`,
         `  report        ${md}`,
         `  report        ${html}`,

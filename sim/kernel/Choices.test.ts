@@ -62,6 +62,8 @@ describe("Choices.seeded", () => {
     c.draw(3, "pick request")
     c.drawBool(0.5, "fault?")
     expect(c.labels).toEqual(["pick request", "fault?"])
+    expect(c.bounds).toEqual([3, 1_000_000])
+    expect(Choices.seeded(1).bounds).toBeUndefined()
   })
 })
 

@@ -29,6 +29,8 @@ export interface Choices {
   readonly drawCount: number
   /** The label of every draw, in order, when created with `{ labels: true }`. */
   readonly labels: ReadonlyArray<string> | undefined
+  /** The bound of every draw, in order, with `{ labels: true }` (a shrinker's range to try). */
+  readonly bounds: ReadonlyArray<number> | undefined
 }
 
 export interface ChoicesOptions {
@@ -45,6 +47,7 @@ class ChoicesImpl implements Choices {
   private buf = new Uint32Array(1024)
   private count = 0
   private readonly labelLog: Array<string> | undefined
+  private readonly boundLog: Array<number> | undefined
 
   constructor(
     private readonly prng: seedrandom.PRNG | undefined,
@@ -52,6 +55,7 @@ class ChoicesImpl implements Choices {
     options: ChoicesOptions | undefined
   ) {
     this.labelLog = options?.labels === true ? [] : undefined
+    this.boundLog = options?.labels === true ? [] : undefined
   }
 
   draw(bound: number, label: string): number {
@@ -74,7 +78,10 @@ class ChoicesImpl implements Choices {
     }
     this.buf[i] = value
     this.count = i + 1
-    if (this.labelLog !== undefined) this.labelLog.push(label)
+    if (this.labelLog !== undefined) {
+      this.labelLog.push(label)
+      this.boundLog!.push(bound)
+    }
     return value
   }
 
@@ -131,6 +138,10 @@ class ChoicesImpl implements Choices {
 
   get labels(): ReadonlyArray<string> | undefined {
     return this.labelLog
+  }
+
+  get bounds(): ReadonlyArray<number> | undefined {
+    return this.boundLog
   }
 }
 

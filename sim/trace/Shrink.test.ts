@@ -39,7 +39,8 @@ describe("shrinkCandidate", () => {
     expect(r.stoppedBy).toBe("time")
   })
   it("cuts the step budget to the violation's step", () => {
-    const o = (c: Candidate): Verdict => ({ fails: true, violationStep: 4, tape: [], events: c.steps })
+    // A violation at step 4: a smaller budget never reaches it.
+    const o = (c: Candidate): Verdict => ({ fails: c.steps >= 4, violationStep: 4, tape: [], events: c.steps })
     const r = shrinkCandidate({ tape: [1, 2], steps: 100 }, o({ tape: [1, 2], steps: 100 }), o, bounds)
     expect(r.candidate.steps).toBe(4)
   })
