@@ -67,6 +67,17 @@ describe("Choices.seeded", () => {
   })
 })
 
+describe("Choices.fromSource", () => {
+  it("draws from the source, reduced modulo the bound, and its tape replays the same draws", () => {
+    const seen: Array<string> = []
+    const c = Choices.fromSource((bound, label) => (seen.push(`${label}/${bound}`), 7), { labels: true })
+    expect([c.draw(10, "a"), c.draw(5, "b"), c.drawBool(0.5, "c")]).toEqual([7, 2, false])
+    expect(seen).toEqual(["a/10", "b/5", "c/1000000"])
+    const r = Choices.recorded(c.tape)
+    expect([r.draw(10, "a"), r.draw(5, "b"), r.drawBool(0.5, "c")]).toEqual([7, 2, false])
+  })
+})
+
 describe("Choices.recorded", () => {
   it("replays the tape, reducing values modulo the bound", () => {
     const c = Choices.recorded([3, 7, 12])

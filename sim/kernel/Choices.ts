@@ -52,7 +52,8 @@ class ChoicesImpl implements Choices {
   constructor(
     private readonly prng: seedrandom.PRNG | undefined,
     private readonly replay: Uint32Array | undefined,
-    options: ChoicesOptions | undefined
+    options: ChoicesOptions | undefined,
+    private readonly source?: (bound: number, label: string) => number
   ) {
     this.labelLog = options?.labels === true ? [] : undefined
     this.boundLog = options?.labels === true ? [] : undefined
@@ -66,6 +67,8 @@ class ChoicesImpl implements Choices {
     let value: number
     if (this.replay !== undefined) {
       value = i < this.replay.length ? this.replay[i]! % bound : 0
+    } else if (this.source !== undefined) {
+      value = this.source(bound, label) % bound
     } else {
       // alea's plain call has 32 bits of resolution, enough for bounds up to
       // 2^32; the bias of floor(u * bound) is below bound / 2^32.
@@ -168,4 +171,12 @@ const recorded = (tape: ReadonlyArray<number>, options?: ChoicesOptions): Choice
   return new ChoicesImpl(undefined, copy, options)
 }
 
-export const Choices = { seeded, recorded } as const
+/**
+ * Each draw's value from `next(bound, label)` (reduced modulo bound; it must return an integer
+ * in [0, 2^32)). For a shrinker that replays a tape by label rather than by position; the
+ * `tape` is what was returned, so `recorded(tape)` replays the same run.
+ */
+const fromSource = (next: (bound: number, label: string) => number, options?: ChoicesOptions): Choices =>
+  new ChoicesImpl(undefined, undefined, options, next)
+
+export const Choices = { seeded, recorded, fromSource } as const

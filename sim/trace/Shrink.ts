@@ -19,14 +19,15 @@
  *  2. the configuration: every other value of each `config.*` draw (fewer processes — with the
  *     dropped process's role draw deleted so the rest stays aligned —, fewer operations, other
  *     rollup/GC knobs: a smaller world before a smaller tape) and the seed's `randomSeed`;
- *  3. the shortest failing prefix of the tape;
- *  4. whole steps deleted: runs of the draws between one `deliver` draw and the next, halving;
- *  5. chunks zeroed (halving sizes);
- *  6. each draw on its own, back to front: every other value when its bound is small (which
+ *  3. each process, then each of its tasks, delivered last (`starve`): the story without it;
+ *  4. the shortest failing prefix of the tape;
+ *  5. whole steps deleted: runs of the draws between one `deliver` draw and the next, halving;
+ *  6. chunks zeroed (halving sizes);
+ *  7. each draw on its own, back to front: every other value when its bound is small (which
  *     request to deliver, which action a process takes — a pause is a *higher* draw yet fewer
  *     events), else 0 and then halved.
  * A world oracle gives each draw's label and bound; without them (synthetic oracles in tests)
- * passes 3 and 4 fall back to plain chunks and pass 6 to halving.
+ * pass 2 and 3 do nothing, pass 5 falls back to plain chunks and pass 7 to halving.
  *
  * Determinism: the passes are a fixed sequence and the oracle is a deterministic run, so the
  * same start gives the same minimal tape — as long as the search ends at a fixpoint or at the
@@ -39,7 +40,7 @@
 import { violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
-import { type RunResult, runWorld } from "../world/World.ts"
+import { type RunResult, World } from "../world/World.ts"
 
 /** A run to try: the tape (zeros past its end) and the main phase's step budget. */
 export interface Candidate {
@@ -47,6 +48,15 @@ export interface Candidate {
   readonly steps: number
   /** False: stop after the main phase (the target violation happens there). */
   readonly liveness?: boolean
+  /**
+   * Only while trying: replay `tape` by label, not by position — the k-th draw labelled L takes
+   * the k-th value the tape has under L in `keyed.labels` (0 when there is none) — so a change
+   * to who runs when leaves each kind of decision (a writer's actions, the faults in order) as
+   * it was instead of handing every later value to another draw. With `starve`, deliver this
+   * process's (`p1`) or task's (`p1/rollup`) requests only when nothing else can go. A kept
+   * candidate is the tape of the values actually drawn, replayed by position (`worldOracle`).
+   */
+  readonly keyed?: { readonly labels: ReadonlyArray<string>; readonly deliveries?: ReadonlyArray<string>; readonly starve?: string }
 }
 
 /** What one try of a candidate showed. */
@@ -66,6 +76,10 @@ export interface Verdict {
   /** Each consumed draw's label and bound, in tape order (a world oracle knows them). */
   readonly labels?: ReadonlyArray<string>
   readonly bounds?: ReadonlyArray<number>
+  /** Processes and process/task pairs that sent requests, for the `starve` pass. */
+  readonly senders?: ReadonlyArray<string>
+  /** The request each `deliver` draw picked (`process/task/op`), in order (a keyed replay follows them). */
+  readonly deliveries?: ReadonlyArray<string>
 }
 
 export type Oracle = (c: Candidate) => Verdict
@@ -153,7 +167,7 @@ export const shrinkCandidate = (
     attempts++
     const v = oracle(c)
     if (attempts % 5 === 0) report()
-    return v.fails ? { c: { ...c, tape: trimZeros(v.tape) }, v } : null
+    return v.fails ? { c: { tape: trimZeros(v.tape), steps: c.steps, ...(c.liveness === false ? { liveness: false } : {}) }, v } : null
   }
 
   const keep = (next: { c: Candidate; v: Verdict }): void => {
@@ -282,6 +296,18 @@ export const shrinkCandidate = (
           cs.push({ ...cur, tape: t })
         }
         if (v > 1) cs.push({ ...cur, tape: [...cur.tape.slice(0, i), 0, ...cur.tape.slice(i + 1 + v)] })
+        // The same, replayed by label: the remaining processes keep their own decisions.
+        const labels = curV.labels
+        if (labels !== undefined) {
+          for (let k = 0; k < v; k++) {
+            const t = curV.tape.slice()
+            const l = labels.slice()
+            t[i] = v - 1
+            t.splice(i + 1 + k, 1)
+            l.splice(i + 1 + k, 1)
+            cs.push({ ...cur, tape: t, keyed: { labels: l } })
+          }
+        }
       } else for (const w of alternatives(i)) cs.push(withValue(i, w))
       if (tryBest(cs)) any = true
     }
@@ -341,6 +367,24 @@ export const shrinkCandidate = (
     return any
   }
 
+  /**
+   * One sender at a time (a process, then a process's task) put last in the delivery order:
+   * its requests wait while anything else can go. Under the plain schedule (draw 0: the oldest
+   * request) every process advances in turn, so a process the failure does not need still
+   * fills the story; postponing it one `deliver` draw at a time never gets it past the
+   * violation, postponing all of them at once may.
+   */
+  const starve = (): boolean => {
+    pass = "starve"
+    let any = false
+    for (const who of curV.senders ?? []) {
+      if (!(curV.senders ?? []).includes(who)) continue
+      if (curV.labels === undefined) return any
+      if (tryCand({ ...cur, tape: curV.tape, keyed: { labels: curV.labels, starve: who, ...(curV.deliveries !== undefined ? { deliveries: curV.deliveries } : {}) } })) any = true
+    }
+    return any
+  }
+
   const values = (): boolean => {
     pass = "values"
     let any = false
@@ -364,6 +408,7 @@ export const shrinkCandidate = (
     for (;;) {
       let any = cutSteps()
       any = config() || any
+      any = starve() || any
       any = truncate() || any
       any = deleteSteps() || any
       any = chunks("zero") || any
@@ -410,7 +455,13 @@ const eventsThrough = (events: RunResult["events"], step: number): number => {
 }
 
 /** The verdict of a finished world run against `target`. */
-export const verdictOf = (r: RunResult, target: WorldTarget, labels?: ReadonlyArray<string>, bounds?: ReadonlyArray<number>): Verdict => {
+export const verdictOf = (
+  r: RunResult,
+  target: WorldTarget,
+  labels?: ReadonlyArray<string>,
+  bounds?: ReadonlyArray<number>,
+  deliveries?: ReadonlyArray<string>
+): Verdict => {
   const k = failureKey(r, target.bugPlanted)
   const fails = k !== null && k.key === target.key
   const step = k?.step ?? 0
@@ -422,17 +473,98 @@ export const verdictOf = (r: RunResult, target: WorldTarget, labels?: ReadonlyAr
     story: fails ? eventsThrough(r.events, step) : r.events.length,
     inMain: step <= r.mainSteps,
     ...(labels !== undefined ? { labels } : {}),
-    ...(bounds !== undefined ? { bounds } : {})
+    ...(bounds !== undefined ? { bounds } : {}),
+    senders: sendersOf(r.events),
+    ...(deliveries !== undefined ? { deliveries } : {})
   }
+}
+
+/** Processes, then process/task pairs, that sent requests: the candidates of the `starve` pass. */
+const sendersOf = (events: RunResult["events"]): Array<string> => {
+  const procs = new Set<string>()
+  const tasks = new Set<string>()
+  for (const e of events) {
+    if (!/^p[0-9]/.test(e.p) || !e.call.includes(".") || e.call.startsWith("process.")) continue
+    procs.add(e.p)
+    if (e.task !== "") tasks.add(`${e.p}/${e.task}`)
+  }
+  // Later processes first (the extra ones), then their tasks.
+  return [...[...procs].sort().reverse(), ...[...tasks].sort().reverse()]
+}
+
+type Pending = { readonly process: string; readonly op: string; readonly complete: { readonly by: { readonly task: string } } }
+const requestId = (r: Pending): string => `${r.process}/${r.complete.by.task}/${r.op}`
+
+/**
+ * The Choices of an oracle run. It records which request each `deliver` draw picked (from the
+ * world's pending requests: the draw's bound equals their count unless a latency fault holds
+ * one back, and only then is the pick known). A plain candidate replays its tape by position;
+ * a `keyed` one by label (see `Candidate.keyed`), and its `deliver` draws follow the recorded
+ * picks — the same process, task and call, whatever its index now — skipping the starved
+ * sender's, which go only when nothing else can.
+ */
+const oracleChoices = (c: Candidate, world: () => World | undefined, deliveries: Array<string>): Choices => {
+  const keyed = c.keyed
+  const queues = new Map<string, Array<number>>()
+  keyed?.labels.forEach((l, i) => {
+    const q = queues.get(l)
+    if (q === undefined) queues.set(l, [c.tape[i] ?? 0])
+    else q.push(c.tape[i] ?? 0)
+  })
+  const taken = new Map<string, number>()
+  const starve = keyed?.starve
+  const starved = (r: Pending) => r.process === starve || `${r.process}/${r.complete.by.task}` === starve
+  const picks = (keyed?.deliveries ?? []).filter((d) => starve === undefined || !(d.startsWith(`${starve}/`)))
+  let nextPick = 0
+  let position = 0
+  return Choices.fromSource(
+    (bound, label) => {
+      let v: number
+      if (keyed === undefined) v = (c.tape[position] ?? 0) % bound
+      else {
+        const k = taken.get(label) ?? 0
+        taken.set(label, k + 1)
+        v = (queues.get(label)?.[k] ?? 0) % bound
+      }
+      position++
+      if (label !== "deliver") return v
+      const pending = world()?.kernel.pending
+      if (pending === undefined || pending.length !== bound) {
+        deliveries.push("?")
+        return v
+      }
+      if (keyed !== undefined && keyed.deliveries !== undefined) {
+        // The next recorded pick still pending, else the oldest request not starved.
+        let found = -1
+        while (found < 0 && nextPick < picks.length) {
+          const want = picks[nextPick]!
+          found = pending.findIndex((r) => !starved(r) && requestId(r) === want)
+          if (found >= 0) nextPick++
+          else break
+        }
+        if (found < 0) found = pending.findIndex((r) => !starved(r))
+        if (found >= 0) v = found
+      } else if (starve !== undefined && starved(pending[v]!)) {
+        const other = pending.findIndex((r) => !starved(r))
+        if (other >= 0) v = other
+      }
+      deliveries.push(requestId(pending[v]!))
+      return v
+    },
+    { labels: true }
+  )
 }
 
 /** Runs a candidate world and says whether it fails with `target.key`. */
 export const worldOracle =
   (target: WorldTarget): Oracle =>
   (c) => {
-    const choices = Choices.recorded(c.tape, { labels: true })
-    const r = runWorld(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...(c.liveness === false ? { liveness: false } : {}) })
-    return verdictOf(r, target, choices.labels, choices.bounds)
+    let world: World | undefined
+    const deliveries: Array<string> = []
+    const choices = oracleChoices(c, () => world, deliveries)
+    world = new World(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...(c.liveness === false ? { liveness: false } : {}) })
+    const r = world.run()
+    return verdictOf(r, target, choices.labels, choices.bounds, deliveries)
   }
 
 /**
@@ -446,12 +578,15 @@ export const shrinkWorld = (
   bounds: ShrinkBounds,
   onProgress?: (p: ShrinkProgress) => void
 ): (ShrinkResult & { readonly key: string; readonly original: Verdict }) | null => {
-  const choices = Choices.recorded(start.tape, { labels: true })
-  const r = runWorld(choices, { steps: start.steps, bugs, keepEvents: true, ...(start.liveness === false ? { liveness: false } : {}) })
+  let world: World | undefined
+  const deliveries: Array<string> = []
+  const choices = oracleChoices(start, () => world, deliveries)
+  world = new World(choices, { steps: start.steps, bugs, keepEvents: true, ...(start.liveness === false ? { liveness: false } : {}) })
+  const r = world.run()
   const k = failureKey(r, bugPlanted)
   if (k === null) return null
   const oracle = worldOracle({ bugs, bugPlanted, key: k.key })
-  const original = verdictOf(r, { bugs, bugPlanted, key: k.key }, choices.labels, choices.bounds)
+  const original = verdictOf(r, { bugs, bugPlanted, key: k.key }, choices.labels, choices.bounds, deliveries)
   // The first kept changes (shrinkCandidate's `tighten`) drop the liveness phase when the
   // violation is in the main phase (the janitor's steps are not the story) and cut the step
   // budget to the violation.
