@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from "node:fs"
 import { writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { join } from "node:path"
-import { writeReports, type ShrinkInfo } from "../../reports/Report.ts"
+import { decisionLines, writeReports, type ShrinkInfo } from "../../reports/Report.ts"
 import { writeSweepPage } from "../../reports/SweepPage.ts"
 import { shortLog } from "../../reports/Log.ts"
 import { explainTape } from "../trace/Explain.ts"
@@ -20,8 +20,11 @@ import { bugSwitches } from "./Bugs.ts"
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 
-/** Writes the Markdown and HTML reports of a trace file; returns their paths. */
-export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string } => {
+/**
+ * Writes the Markdown and HTML reports of a trace file; returns their paths and, when it was
+ * explained, the decisions that make it fail (one line each, as the report has them).
+ */
+export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string; decisions: ReadonlyArray<string> } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
   const liveness = trace.header.liveness !== false
@@ -35,7 +38,7 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
-  return writeReports({ traceFile: file, trace, probe, replay, explanation, shrink })
+  return { ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }), decisions: explanation === null ? [] : decisionLines(trace.events, explanation) }
 }
 
 /** `--log`: the short log of a trace file, on stdout. */
@@ -125,7 +128,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   writeFileAtomic(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
   // Explaining costs one run per draw: bounded by a share of the shrink budget.
-  const { md, html } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
+  const { md, html, decisions } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
   const line = {
     shrunk: out,
     key: r.key,
@@ -137,6 +140,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
     stoppedBy: r.stoppedBy,
     wallMs: Math.round(wallMs),
     reports: [md, html],
+    decisions,
     replay: replayCommand({ seed: null, tape: r.candidate.tape, steps: r.candidate.steps, bug: trace.header.bug }, out)
   }
   if (args.json) console.log(JSON.stringify(line))
@@ -144,6 +148,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
     console.log(
       [
         `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${events} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
+        ...(decisions.length > 0 ? [`  the decisions that make it happen (a draw changed on its own makes the failure disappear):`, ...decisions.slice(0, 12).map((d) => `    ${d}`), ...(decisions.length > 12 ? [`    … ${decisions.length - 12} more in the report`] : [])] : []),
         `  minimal trace ${out}`,
         `  report        ${md}`,
         `  report        ${html}`,

@@ -60,6 +60,11 @@ describe("failureKey", () => {
     expect(failureKey({ violations: [v1], unexplained: [], findings: ["RACE-P2"] }, false)?.key).toBe("known:RACE-P2:INV-11/NoRollup")
     expect(failureKey({ violations: [], unexplained: [], findings: [] }, false)).toBeNull()
   })
+  it("keeps a panic's site (a structured field) in the key, never its message", () => {
+    const at = (site: string, message: string) => V.Panic.make({ step: 2, t: 0, process: "p0", where: "cmd", message, site, key: "" })
+    expect(failureKey({ violations: [at("validator.rollupReinserted", "a")], unexplained: [], findings: [] }, true)?.key).toBe("bug:PANIC/Panic@validator.rollupReinserted")
+    expect(failureKey({ violations: [at("", "a")], unexplained: [], findings: [] }, true)?.key).toBe(failureKey({ violations: [at("", "b")], unexplained: [], findings: [] }, true)?.key)
+  })
   it("trimZeros drops trailing zeros only", () => {
     expect(trimZeros([0, 1, 0, 0])).toEqual([0, 1])
   })

@@ -37,7 +37,7 @@
  * `shrinkCandidate` is generic over the oracle (unit-tested with synthetic ones); `worldOracle`
  * is the oracle for a simulated world.
  */
-import { violationKind } from "../check/Violations.ts"
+import { type Violation, violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { type RunResult, World } from "../world/World.ts"
@@ -406,13 +406,13 @@ export const shrinkCandidate = (
     report()
     tighten()
     for (;;) {
-      let any = cutSteps()
-      any = config() || any
-      any = starve() || any
-      any = truncate() || any
-      any = deleteSteps() || any
-      any = chunks("zero") || any
-      any = values() || any
+      // The step budget again after every pass (a few runs when nothing changed): for a
+      // violation in the liveness phase it is the cheapest cut there is.
+      let any = false
+      for (const p of [config, starve, truncate, deleteSteps, () => chunks("zero"), values]) {
+        any = cutSteps() || any
+        any = p() || any
+      }
       if (!any) break
     }
   } catch (e) {
@@ -435,11 +435,18 @@ export const shrinkCandidate = (
 export const failureKey = (r: Pick<RunResult, "violations" | "unexplained" | "findings">, bugPlanted: boolean): { key: string; step: number } | null => {
   const first = r.violations[0]
   if (first === undefined) return null
-  if (bugPlanted) return { key: `bug:${violationKind(first)}`, step: first.step }
+  if (bugPlanted) return { key: `bug:${kindOf(first)}`, step: first.step }
   const u = r.unexplained[0]
-  if (u !== undefined) return { key: `new:${violationKind(u)}`, step: u.step }
-  return { key: `known:${[...r.findings].sort().join(",")}:${violationKind(first)}`, step: first.step }
+  if (u !== undefined) return { key: `new:${kindOf(u)}`, step: u.step }
+  return { key: `known:${[...r.findings].sort().join(",")}:${kindOf(first)}`, step: first.step }
 }
+
+/**
+ * A violation's kind, and for a panic its assertion's site when core names one (a structured
+ * field): PANIC/Panic alone would let a shrink trade one assertion for another. Most panics
+ * name no site, and their message text is never matched, so for those "a panic" is the kind.
+ */
+const kindOf = (v: Violation): string => (v._tag === "Panic" && v.site !== "" ? `${violationKind(v)}@${v.site}` : violationKind(v))
 
 export interface WorldTarget {
   readonly bugs: Partial<BugSwitchesShape>
