@@ -13,8 +13,8 @@ const SHARD = /s00000000-0000-4000-8000-000000000001\/?/g
 /** Shortens every UUID to its prefix letter and first 6 hex digits, the same way everywhere. */
 export const shortIds = (text: string): string => text.replace(SHARD, "").replace(UUID, (_m, p: string, h: string) => `${p}${h.slice(0, 6)}`)
 
-/** `s…/v8→v9` → `v8→v9`: the shard is always the same one. */
-const shortArg = (arg: string): string => shortIds(arg.replace(/^s…\//, ""))
+/** `s…/v8→v9` → `v8→v9` (and a bare `s…`, consensus.head's, → nothing): the shard is always the same one. */
+const shortArg = (arg: string): string => shortIds(arg.replace(/^s…(\/|$)/, ""))
 
 export const committedSeqno = (e: TraceEvent): number | null => {
   if (e.call !== "consensus.cas" || e.fault === "response" || !e.result.includes("Committed")) return null
@@ -50,8 +50,15 @@ export const shortLog = (
   const lines: Array<string> = []
   const byStep = new Map<number, Array<Violation>>()
   for (const v of violations) byStep.set(v.step, [...(byStep.get(v.step) ?? []), v])
+  // A request a latency fault held back arrives later as a plain event: say where it was held,
+  // so a person reading the log sees it is the same request (e.g. the stalled add_rollup).
+  const heldAt = new Map<string, number>()
   events.forEach((e, i) => {
-    lines.push(`${String(i).padStart(4)} ${eventLine(e)}`)
+    const key = `${e.p}|${e.task}|${e.cmd}|${e.cmdAttempt}|${e.call}|${e.arg}`
+    const since = e.result === "held" ? undefined : heldAt.get(key)
+    if (e.result === "held") heldAt.set(key, i)
+    else heldAt.delete(key)
+    lines.push(`${String(i).padStart(4)} ${eventLine(e)}${since !== undefined ? `  (held at event ${since}, t=${(events[since]!.t / 1000).toFixed(1)}s)` : ""}`)
     const q = committedSeqno(e)
     const s = q === null ? undefined : states.get(q)
     if (s !== undefined) lines.push(`           ${stateLine(s)}`)

@@ -23,6 +23,14 @@ describe("short log", () => {
     expect(lines.some((l) => l.includes("!! INV-7 NoRollupAtEarliest"))).toBe(true)
     expect(lines.join("\n")).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/)
   })
+  it("marks a held request's late arrival with where it was held, and drops consensus.head's bare shard", () => {
+    const e = (i: number, t: number, call: string, arg: string, fault: string, result: string) =>
+      ({ step: i, t, p: "p2", task: "rollup", cmd: "add_rollup", cmdAttempt: 2, op: "", site: "", attempt: 1, call, arg, fault, result })
+    const lines = shortLog([e(1, 400, "consensus.scan", "s…/v15+ALL", "stall 39031ms", "held"), e(2, 500, "consensus.head", "s…", "none", "v28"), e(3, 39_500, "consensus.scan", "s…/v15+ALL", "none", "[22..31]")], new Map(), [])
+    expect(lines[2]).toMatch(/\[22\.\.31\]  \(held at event 0, t=0\.4s\)$/)
+    expect(lines[1]).toContain("consensus.head   v28")
+    expect(lines[0]).not.toContain("held at")
+  })
   it("the probe run is the same run as the trace", () => {
     expect(probe.result.digest).toBe(trace.digest)
     expect(probe.draws.length).toBe(trace.tape.length)

@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from "node:fs"
 import { writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { join } from "node:path"
-import { writeReports, type ShrinkInfo } from "../../reports/Report.ts"
+import { decisionLines, writeReports, type ShrinkInfo } from "../../reports/Report.ts"
 import { writeSweepPage } from "../../reports/SweepPage.ts"
 import { shortLog } from "../../reports/Log.ts"
 import { explainTape } from "../trace/Explain.ts"
@@ -20,8 +20,11 @@ import { bugSwitches } from "./Bugs.ts"
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 
-/** Writes the Markdown and HTML reports of a trace file; returns their paths. */
-export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string } => {
+/**
+ * Writes the Markdown and HTML reports of a trace file; returns their paths and, when it was
+ * explained, the decisions that make it fail (one line each, as the report has them).
+ */
+export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string; decisions: ReadonlyArray<string> } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
   const liveness = trace.header.liveness !== false
@@ -35,7 +38,7 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
-  return writeReports({ traceFile: file, trace, probe, replay, explanation, shrink })
+  return { ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }), decisions: explanation === null ? [] : decisionLines(trace.events, explanation) }
 }
 
 /** `--log`: the short log of a trace file, on stdout. */
@@ -64,6 +67,40 @@ export const reportCommand = (path: string): number => {
 }
 
 /**
+ * The trace file of a shrink's minimal run (re-run in full), and its event count; its header
+ * says it replays `file` and how it was shrunk.
+ */
+export const shrunkTraceFile = (
+  r: NonNullable<ReturnType<typeof shrinkWorld>>,
+  file: string,
+  bug: string | null,
+  bugs: ReturnType<typeof bugSwitches>
+): { readonly min: TraceFile; readonly events: number } => {
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
+  const res = probe.result
+  const min: TraceFile = {
+    header: {
+      type: "header",
+      format: TRACE_FORMAT_VERSION,
+      packageVersion: PACKAGE_VERSION,
+      seed: null,
+      replayOf: file,
+      steps: r.candidate.steps,
+      bug,
+      scenario: null,
+      ...(r.candidate.liveness === false ? { liveness: false } : {}),
+      config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
+    },
+    events: res.events,
+    tape: r.candidate.tape,
+    violations: res.violations,
+    digest: res.digest,
+    exitCode: res.violations.length > 0 ? 1 : 0
+  }
+  return { min, events: res.events.length }
+}
+
+/**
  * `--shrink`: minimises a failing trace file's tape, writes `<name>.min.jsonl` beside it with
  * its reports, and prints the replay command. Returns the exit code of the minimal run.
  */
@@ -79,58 +116,39 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   const progress = (p: ShrinkProgress) => {
     if (tty) process.stderr.write(`\rshrink: ${p.attempts} attempts, ${p.accepted} kept, tape ${p.tapeLength} draws (${p.nonZero} non-zero), ${p.steps} steps, ${p.events} events [${p.pass}]   `)
   }
-  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
+  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...(trace.header.liveness === false ? { liveness: false } : {}) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
   if (tty) process.stderr.write("\n")
   if (r === null) {
     console.log(`shrink: ${file} does not fail when re-run; nothing to shrink`)
     return 0
   }
   const wallMs = nowMs() - start
-  // The minimal run, kept in full for its trace file.
-  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
-  const res = probe.result
-  const min: TraceFile = {
-    header: {
-      type: "header",
-      format: TRACE_FORMAT_VERSION,
-      packageVersion: PACKAGE_VERSION,
-      seed: null,
-      replayOf: file,
-      steps: r.candidate.steps,
-      bug: trace.header.bug,
-      scenario: null,
-      ...(r.candidate.liveness === false ? { liveness: false } : {}),
-      config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
-    },
-    events: res.events,
-    tape: r.candidate.tape,
-    violations: res.violations,
-    digest: res.digest,
-    exitCode: res.violations.length > 0 ? 1 : 0
-  }
+  const { min, events } = shrunkTraceFile(r, file, trace.header.bug, bugs)
   const out = file.replace(/(\.min)?\.jsonl$/, "") + ".min.jsonl"
   writeFileAtomic(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
   // Explaining costs one run per draw: bounded by a share of the shrink budget.
-  const { md, html } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
+  const { md, html, decisions } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
   const line = {
     shrunk: out,
     key: r.key,
     originalEvents: r.original.events,
-    events: res.events.length,
+    events,
     steps: r.candidate.steps,
     tape: r.candidate.tape.length,
     attempts: r.attempts,
     stoppedBy: r.stoppedBy,
     wallMs: Math.round(wallMs),
     reports: [md, html],
+    decisions,
     replay: replayCommand({ seed: null, tape: r.candidate.tape, steps: r.candidate.steps, bug: trace.header.bug }, out)
   }
   if (args.json) console.log(JSON.stringify(line))
   else
     console.log(
       [
-        `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${res.events.length} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
+        `shrunk ${r.key.replace(/^(bug|new|known):/, "")}: ${r.original.events} → ${events} events, tape ${trace.tape.length} → ${r.candidate.tape.length} draws, ${r.candidate.steps} steps; ${r.attempts} attempts in ${(wallMs / 1000).toFixed(1)} s, stopped by ${r.stoppedBy}${r.stoppedBy === "time" ? " (--shrink-budget; result depends on machine speed)" : r.stoppedBy === "attempts" ? " (--shrink-attempts)" : " (no smaller failing tape found)"}`,
+        ...(decisions.length > 0 ? [`  the decisions that make it happen (a draw changed on its own makes the failure disappear):`, ...decisions.slice(0, 12).map((d) => `    ${d}`), ...(decisions.length > 12 ? [`    … ${decisions.length - 12} more in the report`] : [])] : []),
         `  minimal trace ${out}`,
         `  report        ${md}`,
         `  report        ${html}`,

@@ -62,6 +62,19 @@ describe("Choices.seeded", () => {
     c.draw(3, "pick request")
     c.drawBool(0.5, "fault?")
     expect(c.labels).toEqual(["pick request", "fault?"])
+    expect(c.bounds).toEqual([3, 1_000_000])
+    expect(Choices.seeded(1).bounds).toBeUndefined()
+  })
+})
+
+describe("Choices.fromSource", () => {
+  it("draws from the source, reduced modulo the bound, and its tape replays the same draws", () => {
+    const seen: Array<string> = []
+    const c = Choices.fromSource((bound, label) => (seen.push(`${label}/${bound}`), 7), { labels: true })
+    expect([c.draw(10, "a"), c.draw(5, "b"), c.drawBool(0.5, "c")]).toEqual([7, 2, false])
+    expect(seen).toEqual(["a/10", "b/5", "c/1000000"])
+    const r = Choices.recorded(c.tape)
+    expect([r.draw(10, "a"), r.draw(5, "b"), r.drawBool(0.5, "c")]).toEqual([7, 2, false])
   })
 })
 

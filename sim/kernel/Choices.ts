@@ -29,6 +29,8 @@ export interface Choices {
   readonly drawCount: number
   /** The label of every draw, in order, when created with `{ labels: true }`. */
   readonly labels: ReadonlyArray<string> | undefined
+  /** The bound of every draw, in order, with `{ labels: true }` (a shrinker's range to try). */
+  readonly bounds: ReadonlyArray<number> | undefined
 }
 
 export interface ChoicesOptions {
@@ -45,13 +47,16 @@ class ChoicesImpl implements Choices {
   private buf = new Uint32Array(1024)
   private count = 0
   private readonly labelLog: Array<string> | undefined
+  private readonly boundLog: Array<number> | undefined
 
   constructor(
     private readonly prng: seedrandom.PRNG | undefined,
     private readonly replay: Uint32Array | undefined,
-    options: ChoicesOptions | undefined
+    options: ChoicesOptions | undefined,
+    private readonly source?: (bound: number, label: string) => number
   ) {
     this.labelLog = options?.labels === true ? [] : undefined
+    this.boundLog = options?.labels === true ? [] : undefined
   }
 
   draw(bound: number, label: string): number {
@@ -62,6 +67,8 @@ class ChoicesImpl implements Choices {
     let value: number
     if (this.replay !== undefined) {
       value = i < this.replay.length ? this.replay[i]! % bound : 0
+    } else if (this.source !== undefined) {
+      value = this.source(bound, label) % bound
     } else {
       // alea's plain call has 32 bits of resolution, enough for bounds up to
       // 2^32; the bias of floor(u * bound) is below bound / 2^32.
@@ -74,7 +81,10 @@ class ChoicesImpl implements Choices {
     }
     this.buf[i] = value
     this.count = i + 1
-    if (this.labelLog !== undefined) this.labelLog.push(label)
+    if (this.labelLog !== undefined) {
+      this.labelLog.push(label)
+      this.boundLog!.push(bound)
+    }
     return value
   }
 
@@ -132,6 +142,10 @@ class ChoicesImpl implements Choices {
   get labels(): ReadonlyArray<string> | undefined {
     return this.labelLog
   }
+
+  get bounds(): ReadonlyArray<number> | undefined {
+    return this.boundLog
+  }
 }
 
 /** An endless source from a seed; the same seed gives the same draws on every machine. */
@@ -157,4 +171,12 @@ const recorded = (tape: ReadonlyArray<number>, options?: ChoicesOptions): Choice
   return new ChoicesImpl(undefined, copy, options)
 }
 
-export const Choices = { seeded, recorded } as const
+/**
+ * Each draw's value from `next(bound, label)` (reduced modulo bound; it must return an integer
+ * in [0, 2^32)). For a shrinker that replays a tape by label rather than by position; the
+ * `tape` is what was returned, so `recorded(tape)` replays the same run.
+ */
+const fromSource = (next: (bound: number, label: string) => number, options?: ChoicesOptions): Choices =>
+  new ChoicesImpl(undefined, undefined, options, next)
+
+export const Choices = { seeded, recorded, fromSource } as const

@@ -96,6 +96,9 @@ export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Parti
     },
     get labels() {
       return inner.labels
+    },
+    get bounds() {
+      return inner.bounds
     }
   }
   const w = new World(probe, { steps, bugs, keepEvents: true, liveness })

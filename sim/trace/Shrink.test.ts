@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { type Candidate, failureKey, shrinkCandidate, trimZeros, type Verdict } from "./Shrink.ts"
+import { type Candidate, failureKey, shrinkCandidate, shrinkWorld, trimZeros, type Verdict } from "./Shrink.ts"
 import * as V from "../check/Violations.ts"
+import { Choices } from "../kernel/Choices.ts"
+import { runWorld } from "../world/World.ts"
 
 /** Fails when draw 5 is at least 3 and draw 10 is non-zero; events grow with non-zero draws. */
 const oracle = (c: Candidate): Verdict => {
@@ -39,13 +41,61 @@ describe("shrinkCandidate", () => {
     expect(r.stoppedBy).toBe("time")
   })
   it("cuts the step budget to the violation's step", () => {
-    const o = (c: Candidate): Verdict => ({ fails: true, violationStep: 4, tape: [], events: c.steps })
+    // A violation at step 4: a smaller budget never reaches it.
+    const o = (c: Candidate): Verdict => ({ fails: c.steps >= 4, violationStep: 4, tape: [], events: c.steps })
     const r = shrinkCandidate({ tape: [1, 2], steps: 100 }, o({ tape: [1, 2], steps: 100 }), o, bounds)
     expect(r.candidate.steps).toBe(4)
   })
   it("refuses a start that does not fail", () => {
     expect(() => shrinkCandidate(start, { ...oracle(start), fails: false }, oracle, bounds)).toThrow()
   })
+})
+
+describe("shrinkCandidate with labels and bounds (what a world oracle gives)", () => {
+  // Draw 0: `config.ops`, bound 4, the operations are [12, 6, 25, 40][draw]; then `deliver`
+  // draws (bound 3) each starting a step. Fails when draw 2 is 2; one event per operation.
+  const OPS = [12, 6, 25, 40]
+  const labelled = (c: Candidate): Verdict => {
+    const t = Array.from({ length: 8 }, (_x, i) => (c.tape[i] ?? 0) % (i === 0 ? 4 : 3))
+    const events = OPS[t[0]!]! + t.filter((v) => v !== 0).length
+    return { fails: t[2] === 2, violationStep: c.steps, tape: t, events, labels: ["config.ops", ...Array<string>(7).fill("deliver")], bounds: [4, 3, 3, 3, 3, 3, 3, 3] }
+  }
+  it("tries every value of a small draw: a higher configuration draw may be the smaller world", () => {
+    const from: Candidate = { tape: [3, 1, 2, 1, 2, 1, 2, 1], steps: 10 }
+    const r = shrinkCandidate(from, labelled(from), labelled, bounds)
+    expect(r.stoppedBy).toBe("fixpoint")
+    expect(r.candidate.tape).toEqual([1, 0, 2])
+    expect(r.verdict.events).toBe(6 + 2)
+  })
+  it("keeps a keyed (starving) try as the plain tape it drew, never as a keyed candidate", () => {
+    // Fails only as drawn under `starve: p1`, which this oracle draws as [0, 0, 2].
+    const o = (c: Candidate): Verdict => {
+      const t = c.keyed?.starve === "p1" ? [0, 0, 2] : c.tape.slice(0, 3)
+      const fails = t[2] === 2
+      return { fails, violationStep: 1, tape: t, events: t.filter((v) => v !== 0).length + (t[0] === 0 ? 0 : 5), labels: ["a", "b", "c"], senders: ["p1"] }
+    }
+    const from: Candidate = { tape: [1, 1, 2], steps: 5 }
+    const seen: Array<Candidate> = []
+    const r = shrinkCandidate(from, o(from), (c) => (seen.push(c), o(c)), bounds)
+    expect(seen.some((c) => c.keyed?.starve === "p1")).toBe(true)
+    expect(r.candidate.keyed).toBeUndefined()
+    expect(o(r.candidate).fails).toBe(true)
+    expect(r.candidate.tape).toEqual([0, 0, 2])
+  })
+})
+
+describe("shrinkWorld on a planted bug", () => {
+  it("shrinks within an attempt bound to a smaller run that replays, by position, to the same failure", () => {
+    const bugs = { diffOmitsSince: true }
+    const tape = runWorld(Choices.seeded(1), { steps: 200, bugs, keepEvents: false }).tape
+    const r = shrinkWorld({ tape, steps: 200 }, bugs, true, { maxAttempts: 60, budgetMs: 1e9, now: () => 0 })
+    expect(r).not.toBeNull()
+    expect(r!.stoppedBy).toBe("attempts")
+    expect(r!.verdict.events).toBeLessThan(r!.original.events / 2)
+    const again = runWorld(Choices.recorded(r!.candidate.tape), { steps: r!.candidate.steps, bugs, keepEvents: true, ...(r!.candidate.liveness === false ? { liveness: false } : {}) })
+    expect(failureKey(again, true)?.key).toBe(r!.key)
+    expect(again.events.length).toBe(r!.verdict.events)
+  }, 120_000)
 })
 
 describe("failureKey", () => {
@@ -58,6 +108,11 @@ describe("failureKey", () => {
     expect(failureKey({ violations: [v1, v2], unexplained: [v2], findings: [] }, true)?.key).toBe("bug:INV-11/NoRollup")
     expect(failureKey({ violations: [v1], unexplained: [], findings: ["RACE-P2"] }, false)?.key).toBe("known:RACE-P2:INV-11/NoRollup")
     expect(failureKey({ violations: [], unexplained: [], findings: [] }, false)).toBeNull()
+  })
+  it("keeps a panic's site (a structured field) in the key, never its message", () => {
+    const at = (site: string, message: string) => V.Panic.make({ step: 2, t: 0, process: "p0", where: "cmd", message, site, key: "" })
+    expect(failureKey({ violations: [at("validator.rollupReinserted", "a")], unexplained: [], findings: [] }, true)?.key).toBe("bug:PANIC/Panic@validator.rollupReinserted")
+    expect(failureKey({ violations: [at("", "a")], unexplained: [], findings: [] }, true)?.key).toBe(failureKey({ violations: [at("", "b")], unexplained: [], findings: [] }, true)?.key)
   })
   it("trimZeros drops trailing zeros only", () => {
     expect(trimZeros([0, 1, 0, 0])).toEqual([0, 1])
