@@ -4,7 +4,7 @@
  * how to reproduce it. The data comes from the trace file plus a probe run of its tape (states
  * are not in the trace); the CLI gathers both and calls `writeReports`.
  */
-import { writeFileSync } from "node:fs"
+import { writeFileAtomic } from "../sim/trace/AtomicWrite.ts"
 import { KNOWN_FINDINGS } from "../sim/check/Findings.ts"
 import { renderViolation, type Violation, violationKind } from "../sim/check/Violations.ts"
 import type { Explanation } from "../sim/trace/Explain.ts"
@@ -182,7 +182,7 @@ export const writeReports = (input: ReportInput): { readonly md: string; readonl
   const base = input.traceFile.replace(/\.jsonl$/, "")
   const md = `${base}.report.md`
   const html = `${base}.report.html`
-  writeFileSync(md, renderMarkdown(input))
-  writeFileSync(html, renderHtml(input))
+  writeFileAtomic(md, renderMarkdown(input))
+  writeFileAtomic(html, renderHtml(input))
   return { md, html }
 }

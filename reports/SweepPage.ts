@@ -4,7 +4,8 @@
  * trace, report and shrunk trace, known findings by id, coverage marks (those under 1 % flagged),
  * and a fault histogram. A folder holding several shards' summaries renders as their merge.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { writeFileAtomic } from "../sim/trace/AtomicWrite.ts"
 import { basename, join } from "node:path"
 import { Either } from "effect"
 import { decodeSummary, mergeSummaries, type SweepSummary } from "../sim/trace/SweepSummary.ts"
@@ -82,7 +83,7 @@ export const writeSweepPage = (dir: string, report: (trace: string) => { readonl
   const s = readSweepSummary(dir)
   const page = join(dir, "sweep.html")
   let made = 0
-  writeFileSync(
+  writeFileAtomic(
     page,
     renderSweepPage(s, (trace) => {
       const t = locate(dir, trace)
