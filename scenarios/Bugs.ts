@@ -46,9 +46,9 @@ export const plantedBugs: ReadonlyArray<PlantedBug> = [
   },
   {
     name: "caa-new-token-on-retry",
-    description: "compare_and_append retries an Indeterminate with a fresh idempotency token, so it cannot recognise its own committed write (RACE-14).",
+    description: "compare_and_append retries an Indeterminate with a fresh idempotency token, so it cannot recognise its own committed write (RACE-14): core panics 'cannot distinguish' when the first attempt committed; the checker sees the batch proposed under two tokens (check/Proposals.ts).",
     switch: "caaNewTokenOnRetry",
-    caughtBy: ["PANIC"]
+    caughtBy: ["ALG-CAA", "PANIC"]
   },
   {
     name: "gc-deletes-live-parts",

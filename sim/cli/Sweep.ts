@@ -18,6 +18,7 @@ import { writeSweepSummary } from "./ShardSummary.ts"
 import { seedAt, sliceOf, type SeedSlice } from "./SeedRange.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 import { SHOWN, SweepTally } from "./SweepTally.ts"
+import type { NemesisMode } from "../world/NemesisMode.ts"
 
 /** Where seeds come from: the i-th of `count`. */
 export interface SeedSource {
@@ -47,7 +48,8 @@ export const sweepParallel = (
   out: string,
   keepTraces: boolean,
   onRecord: (r: SeedRecord) => void,
-  stop: StopSignal = never
+  stop: StopSignal = never,
+  nemesis: NemesisMode | null = null
 ): Promise<void> => {
   let next = 0
   const workers: Array<Worker> = []
@@ -55,7 +57,7 @@ export const sweepParallel = (
     { length: Math.min(jobs, seeds.count) },
     () =>
       new Promise<void>((resolve, reject) => {
-        const w = new Worker(new URL("./sweepWorker.mjs", import.meta.url), { workerData: { steps, bug, out, keepTraces } })
+        const w = new Worker(new URL("./sweepWorker.mjs", import.meta.url), { workerData: { steps, bug, out, keepTraces, nemesis } })
         workers.push(w)
         const feed = () => w.postMessage(next < seeds.count && !stop.stopped() ? seeds.at(next++) : null)
         w.on("message", (r: SeedRecord) => {
@@ -139,10 +141,10 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
         // A run is synchronous; yielding between seeds is what lets a signal be seen at all.
         await yieldToEventLoop()
         if (signals.stopped()) break
-        onRecord(runSeedRecord(seeds.at(i), args.steps, args.bug, args.out, args.keepTraces))
+        onRecord(runSeedRecord(seeds.at(i), args.steps, args.bug, args.out, args.keepTraces, args.nemesis))
       }
     } else {
-      await sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, args.keepTraces, onRecord, signals)
+      await sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, args.keepTraces, onRecord, signals, args.nemesis)
     }
   } finally {
     signals.release()
@@ -176,7 +178,7 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
     if (sig !== null) console.log(`sweep interrupted by ${sig} after ${tally.seeds} of ${seeds.count} seeds; the summary covers the finished ones`)
     const findings = [...tally.findings].sort().join(",") || "-"
     console.log(
-      `sweep ${label}${args.bug !== null ? ` with bug ${args.bug}` : ""}: ${tally.seeds} seeds, ${tally.failing} failing (${tally.freshCount} new, ${tally.knownCount} known: ${findings}), ${wall.toFixed(1)} s wall, ${(tally.seeds / wall).toFixed(1)} seeds/s, ${tally.steps} requests (${(tally.steps / wall).toFixed(0)}/s), jobs ${args.jobs}`
+      `sweep ${label}${args.bug !== null ? ` with bug ${args.bug}` : ""}${args.nemesis !== null ? ` with --nemesis ${args.nemesis}` : ""}: ${tally.seeds} seeds, ${tally.failing} failing (${tally.freshCount} new, ${tally.knownCount} known: ${findings}), ${wall.toFixed(1)} s wall, ${(tally.seeds / wall).toFixed(1)} seeds/s, ${tally.steps} requests (${(tally.steps / wall).toFixed(0)}/s), jobs ${args.jobs}`
     )
     console.log("coverage mark                               seeds hitting it")
     for (const m of COVERAGE_MARKS) {
@@ -187,7 +189,7 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
     // New failures first: a known finding must never hide one.
     for (const r of shown) {
       const what = r.verdict === "new" ? `NEW ${r.newKinds.join(", ")}${r.findings.length > 0 ? `; also ${r.findings.join(",")}` : ""}` : `known ${r.findings.join(",")}`
-      console.log(`FAILED seed ${r.seed} (${what}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug }, r.trace)}`)
+      console.log(`FAILED seed ${r.seed} (${what}): ${r.violations[0]}\n  reproduce with: ${replayCommand({ seed: r.seed, tape: null, steps: args.steps, bug: args.bug, ...(args.nemesis !== null ? { nemesis: args.nemesis } : {}) }, r.trace)}`)
     }
     console.log(`summary: ${summaryFile}`)
   }

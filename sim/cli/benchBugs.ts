@@ -8,6 +8,9 @@
  *   --max N      give up on a bug after N seeds (default 1000)
  *   --steps N    main-phase steps per world (default 1000, as scenarios/Bugs.test.ts)
  *   --bug NAME   only this bug (repeatable)
+ *   --assertions on|off   core's debug assertions in every seed (default: each seed's draw)
+ *   --checker    count only the checker's own verdicts: a PANIC or a process's defect is core
+ *                checking itself (issue 14), so it does not count as caught
  */
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { violationKind } from "../check/Violations.ts"
@@ -26,6 +29,14 @@ const arg = (flag: string, fallback: number): number => {
 }
 const MAX = arg("--max", 1000)
 const STEPS = arg("--steps", 1000)
+const assertionsArg = process.argv[process.argv.indexOf("--assertions") + 1]
+const assertions: { debugAssertions?: boolean } = !process.argv.includes("--assertions") ? {} : assertionsArg === "on" ? { debugAssertions: true } : assertionsArg === "off" ? { debugAssertions: false } : (() => {
+  console.error("bench:bugs: --assertions expects on or off")
+  return process.exit(2)
+})()
+const checkerOnly = process.argv.includes("--checker")
+/** Kinds that are core checking itself, not the harness's verdict. */
+const SELF_CHECKS = new Set(["Panic", "Defect", "HarnessError"])
 const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === "--bug" ? [a] : []))
 for (const name of only) {
   if (!plantedBugs.some((b) => b.name === name)) {
@@ -39,7 +50,7 @@ const cleanKinds = new Map<number, Set<string>>()
 const clean = (seed: number): Set<string> => {
   let k = cleanKinds.get(seed)
   if (k === undefined) {
-    k = new Set(runWorld(Choices.seeded(seed), { steps: STEPS, keepEvents: false }).violations.map(violationKind))
+    k = new Set(runWorld(Choices.seeded(seed), { steps: STEPS, keepEvents: false, ...assertions }).violations.map(violationKind))
     cleanKinds.set(seed, k)
   }
   return k
@@ -58,10 +69,10 @@ for (const bug of plantedBugs.filter((b) => only.length === 0 || only.includes(b
   const start = process.hrtime.bigint()
   let found: Row | undefined
   for (let seed = 1; seed <= MAX && found === undefined; seed++) {
-    const r = runWorld(Choices.seeded(seed), { steps: STEPS, bugs: { [bug.switch]: true }, keepEvents: false })
+    const r = runWorld(Choices.seeded(seed), { steps: STEPS, bugs: { [bug.switch]: true }, keepEvents: false, ...assertions })
     if (r.violations.length === 0) continue
     const before = clean(seed)
-    const fresh = r.violations.find((v) => !before.has(violationKind(v)))
+    const fresh = r.violations.find((v) => !before.has(violationKind(v)) && !(checkerOnly && SELF_CHECKS.has(v._tag)))
     if (fresh === undefined) continue
     found = { bug: bug.name, seed, seedsNeeded: seed, wallMs: Number(process.hrtime.bigint() - start) / 1e6, kind: violationKind(fresh) }
   }
@@ -82,5 +93,6 @@ for (const r of rows) {
 }
 const caught = rows.filter((r) => r.seedsNeeded !== null)
 const medianWallMs = median(caught.map((r) => r.wallMs))
-console.log(`caught ${caught.length}/${rows.length}; median wall ${(medianWallMs / 1000).toFixed(1)} s; steps ${STEPS}; max seeds ${MAX}`)
-console.log(JSON.stringify({ steps: STEPS, maxSeeds: MAX, caught: caught.length, bugs: rows.length, medianWallMs: Math.round(medianWallMs), rows }))
+const mode = `assertions ${assertions.debugAssertions === undefined ? "per seed" : assertions.debugAssertions ? "on" : "off"}${checkerOnly ? "; checker verdicts only" : ""}`
+console.log(`caught ${caught.length}/${rows.length}; median wall ${(medianWallMs / 1000).toFixed(1)} s; steps ${STEPS}; max seeds ${MAX}; ${mode}`)
+console.log(JSON.stringify({ steps: STEPS, maxSeeds: MAX, debugAssertions: assertions.debugAssertions ?? "per seed", checkerOnly, caught: caught.length, bugs: rows.length, medianWallMs: Math.round(medianWallMs), rows }))
