@@ -11,6 +11,11 @@ export interface PlantedBug {
   readonly switch: keyof BugSwitchesShape
   /** What should catch it (an invariant id or finding kind), for the catalogue test. */
   readonly caughtBy: ReadonlyArray<string>
+  /**
+   * With debug assertions off, the first seed whose checker (not a panic) catches it, when that
+   * is beyond the catalogue test's search (`npm run bench:bugs -- --assertions off --checker`).
+   */
+  readonly checkerSeedAssertionsOff?: number
 }
 
 export const plantedBugs: ReadonlyArray<PlantedBug> = [
