@@ -11,7 +11,7 @@
  * are only meaningful without overlap; an overlap is named in `problems`.
  */
 import { Either, Schema } from "effect"
-import { COVERAGE_MARKS } from "./Summary.ts"
+import { COVERAGE_MARKS, RARE_MARK_SHARE } from "./Summary.ts"
 
 export const SUMMARY_FORMAT = 1
 
@@ -305,7 +305,7 @@ export const renderSummary = (s: SweepSummary): string => {
   ]
   for (const m of COVERAGE_MARKS) {
     const n = s.coverage[m] ?? 0
-    lines.push(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, s.totals.seeds)).toFixed(1)}%${n === 0 ? "  <- never reached" : ""}`)
+    lines.push(`  ${m.padEnd(42)} ${String(n).padStart(6)}  ${((100 * n) / Math.max(1, s.totals.seeds)).toFixed(1)}%${n === 0 ? "  <- never reached" : n < RARE_MARK_SHARE * s.totals.seeds ? `  <- rare (< ${100 * RARE_MARK_SHARE}% of seeds)` : ""}`)
   }
   const faults = Object.entries(s.faults).map(([k, v]) => `${k}=${v}`).join(" ")
   lines.push(`faults: ${faults || "none"}`)
