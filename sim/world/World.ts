@@ -321,6 +321,8 @@ export class World implements WorldHost {
       // The operation applied earlier; only its response was slow.
       this.heldResponses.delete(req.id)
       this.kernel.deliver(index, held.exit)
+      // A slow read that found nothing where the nemesis took a blob: the caller hears of it only now.
+      if (held.result === "None" && req.op === "blob.get") this.nemesis?.onMiss(req.detail ?? "", req.process)
       this.traceDelivery(req, "response", held.result)
       return undefined
     }
