@@ -24,6 +24,7 @@ import {
 import type { HollowBatch } from "../../core/State.ts"
 import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
+import { ProposalWatch } from "./Proposals.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
 import type { RequestBy, Violation } from "./Violations.ts"
@@ -64,6 +65,7 @@ export class Checker {
   /** The state object each process cached when last compared (compare again only when it changes). */
   private readonly cachedSeen = new Map<string, State>()
   private readonly eq = new Equality()
+  private readonly proposals = new ProposalWatch()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -301,6 +303,13 @@ export class Checker {
     if (last !== undefined && last >= Math.max(since, this.earliest)) {
       this.fail(V.LivePartDeleted, { key, liveSeqno: last, seqnoSince: since, by })
     }
+  }
+
+  /** `process` sends a compare_and_append CaS proposing `next` (before its fault is drawn; see Proposals.ts). */
+  onProposed(process: string, next: VersionedData): void {
+    if (!this.enabled) return
+    const change = this.proposals.onProposed(process, next)
+    if (change !== undefined) this.fail(V.AppendTokenChanged, change)
   }
 
   /** A writer was told its batch committed. */

@@ -126,6 +126,19 @@ export const AckedHoldWrong = kind("AckedHoldWrong", "HIST-hold", {
   acked: Schema.String,
   inState: Schema.String
 })
+/**
+ * ALG-CAA (RACE-14): one compare_and_append call proposes its batch under one idempotency token,
+ * so a retry after an Indeterminate can recognise its own committed write. The same batch was
+ * proposed (a CaS request, seen before any fault applies) under two tokens.
+ */
+export const AppendTokenChanged = kind("AppendTokenChanged", "ALG-CAA", {
+  process: Schema.String,
+  writerId: Schema.String,
+  lower: Schema.String,
+  upper: Schema.String,
+  firstToken: Schema.String,
+  laterToken: Schema.String
+})
 /** The world itself threw (a harness or core exception outside any process): this seed's result. */
 export const HarnessError = kind("HarnessError", "HARNESS", { message: Schema.String })
 
@@ -175,6 +188,7 @@ export const Violation = Schema.Union(
   RollupContentWrong,
   CachedStateWrong,
   AckedBatchNotCommitted,
+  AppendTokenChanged,
   AckedHoldWrong,
   HarnessError
 )
@@ -281,6 +295,8 @@ export const renderViolation = (v: Violation): string => {
       return `${v.process}'s writer ${v.writerId} was told [${v.lower}, ${v.upper}) committed at ${v.seqno}, but no version up to ${v.seqno} held it`
     case "AckedHoldWrong":
       return `${v.process}'s ${v.handle} was acknowledged ${v.field} ${v.acked} at ${v.seqno}, state ${v.seqno} holds ${v.inState}`
+    case "AppendTokenChanged":
+      return `${v.process}'s writer ${v.writerId} proposed batch [${v.lower}, ${v.upper}) under token ${v.firstToken}, then again under ${v.laterToken}: a retry cannot recognise its own committed write`
     case "HarnessError":
       return `the world threw: ${v.message}`
   }

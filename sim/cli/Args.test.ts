@@ -47,4 +47,14 @@ describe("parseArgs", () => {
     expect(parseArgs(["--replay", "f", "--json"])).toMatchObject({ replay: "f", json: true })
     expect(parseArgs(["--seed", "1", "--help", "--seeds", "2..3"]).help).toBe(true)
   })
+
+  it("parseArgs - --nemesis takes a mode, with --seed or --seeds only, never with --shrink or real stores", () => {
+    expect(parseArgs(["--seed", "1", "--nemesis", "gc"]).nemesis).toBe("gc")
+    expect(parseArgs(["--seeds", "1..3", "--nemesis", "all"]).nemesis).toBe("all")
+    expect(parseArgs(["--seed", "1"]).nemesis).toBeNull()
+    expect(refused(["--seed", "1", "--nemesis", "sometimes"])).toMatch(/--nemesis expects one of off\|delete\|wipe\|gc\|all/)
+    expect(refused(["--replay", "f", "--nemesis", "gc"])).toMatch(/--nemesis does not apply to --replay/)
+    expect(refused(["--seed", "1", "--nemesis", "gc", "--shrink"])).toMatch(/--shrink does not apply with --nemesis/)
+    expect(refused(["--seed", "1", "--nemesis", "gc", "--stores", "pglite"])).toMatch(/--nemesis runs on the in-memory stores only/)
+  })
 })

@@ -6,6 +6,7 @@
 export { DEFAULT_STEPS } from "../trace/Run.ts"
 import { DEFAULT_STEPS } from "../trace/Run.ts"
 import { shardFromEnv, ShardEnvError, type Env } from "./ShardEnv.ts"
+import { isNemesisMode, NEMESIS_MODES, type NemesisMode } from "../world/NemesisMode.ts"
 
 export class UsageError extends Error {
   override readonly name = "UsageError"
@@ -19,6 +20,8 @@ export interface CliArgs {
   readonly report: string | null
   readonly scenario: string | null
   readonly bug: string | null
+  /** `--nemesis MODE` (sim/world/NemesisMode.ts); null: each seed's own draw. */
+  readonly nemesis: NemesisMode | null
   readonly steps: number
   readonly jobs: number
   readonly shard: { readonly k: number; readonly n: number } | null
@@ -52,6 +55,8 @@ usage: npm run sim -- [options]
   --steps N           delivered store requests in the main phase (default ${DEFAULT_STEPS})
   --replay FILE       re-run a trace file exactly and compare every event and its digest
   --bug NAME          switch on one planted bug (see --list-bugs)
+  --nemesis MODE      off|delete|wipe|gc|all: faults the system does not make itself (README
+                      "Faults"); absent, a sixteenth of seeds draw the GC-race nemesis
   --scenario NAME     run a named scripted scenario, or all (see --list-scenarios)
   --jobs N            run a sweep on N worker threads (default 1)
   --shard K/N         run only the K-th of N slices of the seed range (1 <= K <= N)
@@ -100,6 +105,7 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   let report: string | null = null
   let scenario: string | null = null
   let bug: string | null = null
+  let nemesis: NemesisMode | null = null
   let steps = DEFAULT_STEPS
   let jobs = 1
   let shard: CliArgs["shard"] = null
@@ -169,6 +175,12 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       case "--bug":
         bug = value()
         break
+      case "--nemesis": {
+        const v = value()
+        if (!isNemesisMode(v)) throw new UsageError(`--nemesis expects one of ${NEMESIS_MODES.join("|")}, got ${JSON.stringify(v)}`)
+        nemesis = v
+        break
+      }
       case "--jobs":
         jobs = nonNegInt(a, value())
         if (jobs < 1 || jobs > 64) throw new UsageError("--jobs must be between 1 and 64")
@@ -261,15 +273,17 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
     const real = stores !== "memory" || blobDir !== null
     if (compare && !real) throw new UsageError("--compare needs --stores pglite|postgres://… or --blob-dir DIR to compare with")
     if (real && jobs > 1) throw new UsageError("--stores/--blob-dir run seeds one at a time: drop --jobs")
+    // The nemeses write the in-memory stores directly: a real backend would not see them.
+    if (real && nemesis !== null) throw new UsageError("--nemesis runs on the in-memory stores only: drop --stores/--blob-dir")
   }
   return {
-    seeds, sweep, replay, report, scenario, bug, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces,
+    seeds, sweep, replay, report, scenario, bug, nemesis, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces,
     merge, shrink, shrinkBudget, shrinkAttempts, log, stores, blobDir, compare
   }
 }
 
 const FLAGS = new Set([
-  "--seed", "--seeds", "--steps", "--replay", "--report", "--scenario", "--bug", "--jobs", "--shard", "--shard-count", "--merge", "--json", "--out",
+  "--seed", "--seeds", "--steps", "--replay", "--report", "--scenario", "--bug", "--nemesis", "--jobs", "--shard", "--shard-count", "--merge", "--json", "--out",
   "--list-scenarios", "--list-bugs", "--list-findings", "--quiet", "--keep-traces", "--shrink", "--shrink-budget", "--shrink-attempts", "--log",
   "--stores", "--blob-dir", "--compare", "--help"
 ])
@@ -281,6 +295,7 @@ const MODES = ["--seed", "--seeds", "--replay", "--report", "--scenario", "--mer
 const APPLIES: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
   ["--steps", ["--seed", "--seeds", "--scenario"], "a replay takes its steps from the trace"],
   ["--bug", ["--seed", "--seeds", "--scenario"], "a replay takes its bug from the trace"],
+  ["--nemesis", ["--seed", "--seeds"], "a replay takes its nemesis from the trace; a scenario pins its own"],
   ["--jobs", ["--seeds"], "only a sweep runs on worker threads"],
   ["--shard", ["--seeds"], "only a sweep is sliced"],
   ["--shard-count", ["--seeds"], "it goes with --shard auto"],
@@ -311,4 +326,5 @@ const checkCombination = (given: ReadonlySet<string>): void => {
   if (given.has("--quiet") && given.has("--json")) throw new UsageError("--quiet and --json conflict: --json already prints one record per seed and nothing else")
   for (const f of ["--shrink-budget", "--shrink-attempts"]) if (given.has(f) && !given.has("--shrink")) throw new UsageError(`${f} goes with --shrink`)
   if (given.has("--shard-count") && !given.has("--shard")) throw new UsageError("--shard-count goes with --shard auto")
+  if (given.has("--nemesis") && given.has("--shrink")) throw new UsageError("--shrink does not apply with --nemesis: the shrinker re-runs tapes without the nemeses")
 }

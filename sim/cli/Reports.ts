@@ -15,6 +15,7 @@ import { readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trac
 import { shrinkWorld, worldOracle, failureKey, type ShrinkProgress } from "../trace/Shrink.ts"
 import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trace.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
+import { nemesisRunOptions } from "../world/NemesisMode.ts"
 import type { CliArgs } from "./Args.ts"
 import { bugSwitches } from "./Bugs.ts"
 
@@ -28,23 +29,24 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
   const liveness = trace.header.liveness !== false
-  const probe = probeRun(trace.tape, trace.header.steps, bugs, liveness)
+  const probe = probeRun(trace.tape, trace.header.steps, bugs, liveness, nemesisRunOptions(trace.header.nemesis ?? null))
   let explanation = null
-  if (explainBudgetMs > 0 && trace.violations.length > 0) {
+  // Explaining re-runs the tape without the nemeses (Explain.ts knows none): not for a --nemesis trace.
+  if (explainBudgetMs > 0 && trace.violations.length > 0 && trace.header.nemesis === undefined) {
     const k = failureKey(probe.result, trace.header.bug !== null)
     if (k !== null) {
       const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
       explanation = explainTape({ tape: trace.tape, steps: trace.header.steps, liveness }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
     }
   }
-  const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug }, file)
+  const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug, ...(trace.header.nemesis !== undefined ? { nemesis: trace.header.nemesis } : {}) }, file)
   return { ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }), decisions: explanation === null ? [] : decisionLines(trace.events, explanation) }
 }
 
 /** `--log`: the short log of a trace file, on stdout. */
 export const printLog = (file: string): void => {
   const trace = readTrace(file)
-  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), trace.header.liveness !== false)
+  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), trace.header.liveness !== false, nemesisRunOptions(trace.header.nemesis ?? null))
   for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
 }
 
@@ -109,6 +111,11 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   if (trace.violations.length === 0) {
     console.log(`shrink: ${file} passed; nothing to shrink`)
     return 0
+  }
+  if (trace.header.nemesis !== undefined) {
+    // The shrinker re-runs tapes without the nemeses (Shrink.ts knows none): it would shrink another world.
+    console.log(`shrink: ${file} ran with --nemesis ${trace.header.nemesis}; shrinking such traces is not supported yet`)
+    return 2
   }
   const bugs = bugSwitches(trace.header.bug)
   const tty = process.stderr.isTTY === true && !args.json

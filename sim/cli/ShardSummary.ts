@@ -6,7 +6,7 @@ import { writeJsonAtomic } from "./SummaryFiles.ts"
 
 /** Writes the summary; returns it with its file, so the sweep prints what it wrote. */
 export const writeSweepSummary = (args: CliArgs, built: SummaryBuilder, wallSeconds: number): { readonly file: string; readonly summary: SweepSummary } => {
-  const config = { range: args.seeds!, shard: args.shard, steps: args.steps, bug: args.bug, jobs: args.jobs }
+  const config = { range: args.seeds!, shard: args.shard, steps: args.steps, bug: args.bug, nemesis: args.nemesis, jobs: args.jobs }
   const summary = built.build(PACKAGE_VERSION, config, Math.round(wallSeconds * 1000) / 1000)
   return { file: writeJsonAtomic(args.out, summaryFileName(config), summary), summary }
 }

@@ -16,6 +16,7 @@ import { writeSweepSummary } from "./ShardSummary.ts"
 import { seedAt, sliceOf, type SeedSlice } from "./SeedRange.ts"
 import { runSeedRecord, type SeedRecord } from "./SweepCore.ts"
 import { SHOWN, SweepTally } from "./SweepTally.ts"
+import type { NemesisMode } from "../world/NemesisMode.ts"
 
 /** Where seeds come from: the i-th of `count`. */
 export interface SeedSource {
@@ -45,7 +46,8 @@ export const sweepParallel = (
   out: string,
   keepTraces: boolean,
   onRecord: (r: SeedRecord) => void,
-  stop: StopSignal = never
+  stop: StopSignal = never,
+  nemesis: NemesisMode | null = null
 ): Promise<void> => {
   let next = 0
   const workers: Array<Worker> = []
@@ -53,7 +55,7 @@ export const sweepParallel = (
     { length: Math.min(jobs, seeds.count) },
     () =>
       new Promise<void>((resolve, reject) => {
-        const w = new Worker(new URL("./sweepWorker.mjs", import.meta.url), { workerData: { steps, bug, out, keepTraces } })
+        const w = new Worker(new URL("./sweepWorker.mjs", import.meta.url), { workerData: { steps, bug, out, keepTraces, nemesis } })
         workers.push(w)
         const feed = () => w.postMessage(next < seeds.count && !stop.stopped() ? seeds.at(next++) : null)
         w.on("message", (r: SeedRecord) => {
@@ -137,10 +139,10 @@ export const runSweep = async (args: CliArgs, seedRecord?: (seed: number) => Pro
         // A run is synchronous; yielding between seeds is what lets a signal be seen at all.
         await yieldToEventLoop()
         if (signals.stopped()) break
-        onRecord(runSeedRecord(seeds.at(i), args.steps, args.bug, args.out, args.keepTraces))
+        onRecord(runSeedRecord(seeds.at(i), args.steps, args.bug, args.out, args.keepTraces, args.nemesis))
       }
     } else {
-      await sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, args.keepTraces, onRecord, signals)
+      await sweepParallel(seeds, args.jobs, args.steps, args.bug, args.out, args.keepTraces, onRecord, signals, args.nemesis)
     }
   } finally {
     signals.release()

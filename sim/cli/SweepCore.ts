@@ -6,6 +6,7 @@ import { HarnessError, violationKind } from "../check/Violations.ts"
 import { type Outcome, replayCommand, runSpec, writeTrace } from "../trace/Run.ts"
 import { marksHit, verdictOf, violationLine } from "../trace/Summary.ts"
 import { bugSwitches } from "./Bugs.ts"
+import type { NemesisMode } from "../world/NemesisMode.ts"
 
 export interface SeedRecord {
   readonly seed: number
@@ -33,9 +34,9 @@ export interface SeedRecord {
  * World.run); anything thrown here besides (writing the trace, say) is still this seed's
  * result, so a sweep always finishes every seed.
  */
-export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false): SeedRecord => {
+export const runSeedRecord = (seed: number, steps: number, bug: string | null, out: string, keepTraces = false, nemesis: NemesisMode | null = null): SeedRecord => {
   try {
-    return runSeedRecordOrThrow(seed, steps, bug, out, keepTraces)
+    return runSeedRecordOrThrow(seed, steps, bug, out, keepTraces, nemesis)
   } catch (e) {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     return {
@@ -52,15 +53,15 @@ export const runSeedRecord = (seed: number, steps: number, bug: string | null, o
       trace: null,
       kinds: ["HARNESS/HarnessError"],
       virtualTimeMs: 0,
-      replay: replayCommand({ seed, tape: null, steps, bug }, null)
+      replay: replayCommand({ seed, tape: null, steps, bug, ...(nemesis !== null ? { nemesis } : {}) }, null)
     }
   }
 }
 
-const runSeedRecordOrThrow = (seed: number, steps: number, bug: string | null, out: string, keepTraces: boolean): SeedRecord => {
+const runSeedRecordOrThrow = (seed: number, steps: number, bug: string | null, out: string, keepTraces: boolean, nemesis: NemesisMode | null): SeedRecord => {
   // Events are kept for every seed (a few thousand small objects), so a failing seed's trace
   // needs no second run; they are written only on failure, or when asked.
-  const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true })
+  const o = runSpec({ seed, tape: null, steps, bug, bugs: bugSwitches(bug), keepEvents: true, ...(nemesis !== null ? { nemesis } : {}) })
   return recordOf(o, seed, bug, out, keepTraces)
 }
 

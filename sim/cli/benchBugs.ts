@@ -20,6 +20,9 @@
  *   --budget S    wall-clock seconds per shrink (default 60, as the CLI's --shrink-budget)
  *   --attempts N  runs per shrink (default 2000, as the CLI's --shrink-attempts)
  *   --out DIR     where minimal traces go (default reports/out/bench-shrink)
+ *   --assertions on|off   core's debug assertions in every seed (default: each seed's draw)
+ *   --checker     count only the checker's own verdicts: a PANIC or a process's defect is core
+ *                 checking itself (issue 14), so it does not count as caught
  */
 import { join } from "node:path"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
@@ -53,6 +56,14 @@ const ATTEMPTS = arg("--attempts", 2000)
 const outIdx = process.argv.indexOf("--out")
 const OUT = outIdx >= 0 && process.argv[outIdx + 1] !== undefined ? process.argv[outIdx + 1]! : "reports/out/bench-shrink"
 const only = strings("--bug")
+const assertionsArg = process.argv[process.argv.indexOf("--assertions") + 1]
+const assertions: { debugAssertions?: boolean } = !process.argv.includes("--assertions") ? {} : assertionsArg === "on" ? { debugAssertions: true } : assertionsArg === "off" ? { debugAssertions: false } : (() => {
+  console.error("bench:bugs: --assertions expects on or off")
+  return process.exit(2)
+})()
+const checkerOnly = process.argv.includes("--checker")
+/** Kinds that are core checking itself, not the harness's verdict. */
+const SELF_CHECKS = new Set(["Panic", "Defect", "HarnessError"])
 for (const name of only) {
   if (!plantedBugs.some((b) => b.name === name)) {
     console.error(`bench:bugs: unknown bug ${JSON.stringify(name)}`)
@@ -73,7 +84,7 @@ const cleanKinds = new Map<number, Set<string>>()
 const clean = (seed: number): Set<string> => {
   let k = cleanKinds.get(seed)
   if (k === undefined) {
-    k = new Set(runWorld(Choices.seeded(seed), { steps: STEPS, keepEvents: false }).violations.map(violationKind))
+    k = new Set(runWorld(Choices.seeded(seed), { steps: STEPS, keepEvents: false, ...assertions }).violations.map(violationKind))
     cleanKinds.set(seed, k)
   }
   return k
@@ -133,10 +144,10 @@ for (const bug of bugsToRun) {
   const start = process.hrtime.bigint()
   let found: Row | undefined
   for (let seed = 1; seed <= MAX && found === undefined; seed++) {
-    const r = runWorld(Choices.seeded(seed), { steps: STEPS, bugs: { [bug.switch]: true }, keepEvents: false })
+    const r = runWorld(Choices.seeded(seed), { steps: STEPS, bugs: { [bug.switch]: true }, keepEvents: false, ...assertions })
     if (r.violations.length === 0) continue
     const before = clean(seed)
-    const fresh = r.violations.find((v) => !before.has(violationKind(v)))
+    const fresh = r.violations.find((v) => !before.has(violationKind(v)) && !(checkerOnly && SELF_CHECKS.has(v._tag)))
     if (fresh === undefined) continue
     found = { bug: bug.name, seed, seedsNeeded: seed, wallMs: hrMs(start), kind: violationKind(fresh) }
   }
@@ -181,5 +192,6 @@ if (!SHRINK) {
 }
 const caught = rows.filter((r) => r.seedsNeeded !== null)
 const medianWallMs = median(caught.map((r) => r.wallMs))
-console.log(`caught ${caught.length}/${bugsToRun.length}; median wall ${(medianWallMs / 1000).toFixed(1)} s; steps ${STEPS}; max seeds ${MAX}` + (SHRINK ? `; shrink budget ${BUDGET_S} s, ${ATTEMPTS} attempts` : ""))
-console.log(JSON.stringify({ steps: STEPS, maxSeeds: MAX, caught: caught.length, bugs: bugsToRun.length, medianWallMs: Math.round(medianWallMs), ...(SHRINK ? { shrinkBudgetS: BUDGET_S, shrinkAttempts: ATTEMPTS } : {}), rows }))
+const mode = `assertions ${assertions.debugAssertions === undefined ? "per seed" : assertions.debugAssertions ? "on" : "off"}${checkerOnly ? "; checker verdicts only" : ""}`
+console.log(`caught ${caught.length}/${bugsToRun.length}; median wall ${(medianWallMs / 1000).toFixed(1)} s; steps ${STEPS}; max seeds ${MAX}; ${mode}` + (SHRINK ? `; shrink budget ${BUDGET_S} s, ${ATTEMPTS} attempts` : ""))
+console.log(JSON.stringify({ steps: STEPS, maxSeeds: MAX, debugAssertions: assertions.debugAssertions ?? "per seed", checkerOnly, caught: caught.length, bugs: bugsToRun.length, medianWallMs: Math.round(medianWallMs), ...(SHRINK ? { shrinkBudgetS: BUDGET_S, shrinkAttempts: ATTEMPTS } : {}), rows }))

@@ -23,7 +23,7 @@ const wallMs = (start: bigint): number => Number(process.hrtime.bigint() - start
 
 const runOne = (args: CliArgs, seed: number): number => {
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, bugs: bugSwitches(args.bug), keepEvents: true })
+  const o = runSpec({ seed, tape: null, steps: args.steps, bug: args.bug, bugs: bugSwitches(args.bug), keepEvents: true, ...(args.nemesis !== null ? { nemesis: args.nemesis } : {}) })
   const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
   else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + afterFailure(o, file))
@@ -67,7 +67,7 @@ const replay = (args: CliArgs, file: string): number => {
   const { trace: recorded, text } = readTraceFile(file)
   if (recorded.header.bug !== null && !plantedBugs.some((b) => b.name === recorded.header.bug)) throw new TraceReadError(`${file}: unknown bug ${JSON.stringify(recorded.header.bug)} in its header (see --list-bugs)`)
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...(recorded.header.liveness === false ? { liveness: false } : {}) })
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...(recorded.header.liveness === false ? { liveness: false } : {}), ...(recorded.header.nemesis !== undefined ? { nemesis: recorded.header.nemesis } : {}) })
   const mismatch = replayMismatch(recorded, text, o)
   if (mismatch !== null) {
     const msg = `replay diverged: ${mismatch}`

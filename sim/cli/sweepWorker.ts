@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { runSeedRecord } from "./SweepCore.ts"
+import type { NemesisMode } from "../world/NemesisMode.ts"
 
-const { steps, bug, out, keepTraces } = workerData as { steps: number; bug: string | null; out: string; keepTraces: boolean }
+const { steps, bug, out, keepTraces, nemesis } = workerData as { steps: number; bug: string | null; out: string; keepTraces: boolean; nemesis: NemesisMode | null }
 parentPort!.on("message", (seed: number | null) => {
   if (seed === null) parentPort!.close()
-  else parentPort!.postMessage(runSeedRecord(seed, steps, bug, out, keepTraces))
+  else parentPort!.postMessage(runSeedRecord(seed, steps, bug, out, keepTraces, nemesis))
 })

@@ -7,7 +7,7 @@
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { type State, seqnoSince } from "../../core/State.ts"
 import { type Choices, Choices as ChoicesSource } from "../kernel/Choices.ts"
-import { type RunResult, World } from "../world/World.ts"
+import { type RunOptions, type RunResult, World } from "../world/World.ts"
 
 /** The parts of a state a person reads when following a run, as plain JSON. */
 export interface StateSummary {
@@ -56,7 +56,14 @@ export const summarizeState = (s: State, earliest: number): StateSummary => ({
 })
 
 /** Runs `tape` again with the probe attached. */
-export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Partial<BugSwitchesShape>, liveness = true): ProbeResult => {
+export const probeRun = (
+  tape: ReadonlyArray<number>,
+  steps: number,
+  bugs: Partial<BugSwitchesShape>,
+  liveness = true,
+  /** The run's nemeses (`--nemesis`, from the trace header): the probe must run the same world. */
+  nemesis: Pick<RunOptions, "nemesis" | "gcNemesis"> = {}
+): ProbeResult => {
   const inner = ChoicesSource.recorded(tape, { labels: true })
   const states = new Map<number, StateSummary>()
   let world: World | undefined
@@ -101,7 +108,7 @@ export const probeRun = (tape: ReadonlyArray<number>, steps: number, bugs: Parti
       return inner.bounds
     }
   }
-  const w = new World(probe, { steps, bugs, keepEvents: true, liveness })
+  const w = new World(probe, { steps, bugs, keepEvents: true, liveness, ...nemesis })
   world = w
   const result = w.run()
   sample()

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
+import { type NemesisMode, nemesisRunOptions } from "../world/NemesisMode.ts"
 import type { Backend } from "../world/Backend.ts"
 import { type RunResult, runWorld, runWorldOn } from "../world/World.ts"
 import { makeDirs, writeFileAtomic } from "./AtomicWrite.ts"
@@ -28,7 +29,17 @@ export interface RunSpec {
   readonly keepEvents: boolean
   /** False: no liveness phase (a shrunk run; the trace header says so). */
   readonly liveness?: boolean
+  /** `--nemesis` (NemesisMode.ts); absent: the seed's own draw. */
+  readonly nemesis?: NemesisMode
 }
+
+const worldOptions = (spec: RunSpec) => ({
+  steps: spec.steps,
+  bugs: spec.bugs,
+  keepEvents: spec.keepEvents,
+  ...(spec.liveness === false ? { liveness: false } : {}),
+  ...nemesisRunOptions(spec.nemesis ?? null)
+})
 
 export interface Outcome {
   readonly spec: RunSpec
@@ -38,7 +49,7 @@ export interface Outcome {
 
 export const runSpec = (spec: RunSpec): Outcome => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
-  const result = runWorld(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents, ...(spec.liveness === false ? { liveness: false } : {}) })
+  const result = runWorld(choices, worldOptions(spec))
   // A world that threw is a harness failure (3), but still a result: a sweep goes on.
   const exitCode = result.violations.some((v) => v._tag === "HarnessError") ? 3 : result.violations.length > 0 ? 1 : 0
   return { spec, result, exitCode }
@@ -47,7 +58,7 @@ export const runSpec = (spec: RunSpec): Outcome => {
 /** `runSpec` with every delivered request also executed on a real backend (World.runOn). */
 export const runSpecOn = async (spec: RunSpec, backend: Backend): Promise<Outcome> => {
   const choices = spec.tape !== null ? Choices.recorded(spec.tape) : Choices.seeded(spec.seed ?? 0)
-  const result = await runWorldOn(choices, { steps: spec.steps, bugs: spec.bugs, keepEvents: spec.keepEvents, ...(spec.liveness === false ? { liveness: false } : {}) }, backend)
+  const result = await runWorldOn(choices, worldOptions(spec), backend)
   return { spec, result, exitCode: result.violations.length > 0 ? 1 : 0 }
 }
 
@@ -62,6 +73,7 @@ export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFi
     bug: o.spec.bug,
     scenario: null,
     ...(o.spec.liveness === false ? { liveness: false } : {}),
+    ...(o.spec.nemesis !== undefined ? { nemesis: o.spec.nemesis } : {}),
     config: { ...o.result.config, faultPlan: o.result.faultPlan, summary: describeConfig(o.result.config) }
   },
   events: o.result.events,
@@ -82,9 +94,9 @@ export const writeTrace = (dir: string, name: string, o: Outcome, replayOf: stri
   return file
 }
 
-export const replayCommand = (spec: Pick<RunSpec, "seed" | "tape" | "steps" | "bug">, traceFile: string | null): string =>
+export const replayCommand = (spec: Pick<RunSpec, "seed" | "tape" | "steps" | "bug" | "nemesis">, traceFile: string | null): string =>
   spec.seed !== null && spec.tape === null
-    ? `npm run sim -- --seed ${spec.seed}${spec.steps !== DEFAULT_STEPS ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}`
+    ? `npm run sim -- --seed ${spec.seed}${spec.steps !== DEFAULT_STEPS ? ` --steps ${spec.steps}` : ""}${spec.bug !== null ? ` --bug ${spec.bug}` : ""}${spec.nemesis !== undefined ? ` --nemesis ${spec.nemesis}` : ""}`
     : `npm run sim -- --replay ${traceFile ?? "<trace file>"}`
 
 /** A trace file that cannot be read or is not a trace this version reads; one line. */

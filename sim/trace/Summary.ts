@@ -47,7 +47,10 @@ export const COVERAGE_MARKS = [
   "race.readerExpiredAtRegistration",
   "race.readerDowngradeAfterExpiry",
   "race.gcEarliestMovedUnderneath",
-  "liveness.blobOnlyShard"
+  "liveness.blobOnlyShard",
+  // The GC-race nemesis (sim/world/GcNemesis.ts): two workers on one request, a stale request after a newer GC.
+  "nemesis.gc.forwarded",
+  "nemesis.gc.staleAfterNewerGc"
 ] as const
 
 /** A sweep flags a mark fewer than this share of its seeds reached: a rare path, found late or never. */

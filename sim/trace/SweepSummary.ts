@@ -26,6 +26,8 @@ export const SweepConfig = Schema.Struct({
   shard: Schema.NullOr(Schema.Struct({ k: Schema.Number, n: Schema.Number })),
   steps: Schema.Number,
   bug: Schema.NullOr(Schema.String),
+  /** `--nemesis` mode; absent in summaries written before the flag existed (read as none). */
+  nemesis: Schema.optional(Schema.NullOr(Schema.String)),
   /** Worker threads; a merge sums its inputs' (the workers that ran it, on any machine). */
   jobs: Schema.Number
 })
@@ -194,10 +196,10 @@ export const buildSummary = (version: string, config: SweepConfig, outcomes: Rea
 
 /** The file a sweep writes its summary to, inside its `--out` folder. */
 export const summaryFileName = (config: SweepConfig): string =>
-  `sweep-${config.range.from}..${config.range.to}${config.shard !== null ? `-shard-${config.shard.k}-of-${config.shard.n}` : ""}${config.bug !== null ? `-${config.bug}` : ""}.summary.json`
+  `sweep-${config.range.from}..${config.range.to}${config.shard !== null ? `-shard-${config.shard.k}-of-${config.shard.n}` : ""}${config.bug !== null ? `-${config.bug}` : ""}${config.nemesis != null ? `-nemesis-${config.nemesis}` : ""}.summary.json`
 
 export const mergedFileName = (config: SweepConfig): string =>
-  `sweep-${config.range.from}..${config.range.to}${config.bug !== null ? `-${config.bug}` : ""}.merged.summary.json`
+  `sweep-${config.range.from}..${config.range.to}${config.bug !== null ? `-${config.bug}` : ""}${config.nemesis != null ? `-nemesis-${config.nemesis}` : ""}.merged.summary.json`
 
 /** Decodes one summary file's JSON text; Left carries a one-line reason. */
 export const decodeSummary = (text: string): Either.Either<SweepSummary, string> => {
@@ -220,7 +222,7 @@ const shardText = (s: SweepConfig["shard"]): string | null => (s === null ? null
 /**
  * Combines summaries. Problems that make the set incomplete or inconsistent — seeds of the
  * declared range that no input ran, seeds run by more than one input (a duplicated shard, or
- * overlapping slices), mixed tool versions, mixed ranges, steps or bugs — are named in
+ * overlapping slices), mixed tool versions, mixed ranges, steps, bugs or nemesis modes — are named in
  * `problems`; the merge is still built, so a person sees what there is.
  */
 export const mergeSummaries = (inputs: ReadonlyArray<{ readonly file: string; readonly summary: SweepSummary }>): SweepSummary => {
@@ -238,6 +240,7 @@ export const mergeSummaries = (inputs: ReadonlyArray<{ readonly file: string; re
   distinct("seed ranges", (s) => s.config.range, (r) => `${r.from}..${r.to}`)
   distinct("steps", (s) => s.config.steps, String)
   distinct("bugs", (s) => s.config.bug, (b) => b ?? "none")
+  distinct("nemesis modes", (s) => s.config.nemesis ?? null, (m) => m ?? "off")
 
   // Seeds: who ran what, and which seeds of the declared range nobody ran.
   const ranBy = new Map<number, Array<string>>()
@@ -280,7 +283,7 @@ export const mergeSummaries = (inputs: ReadonlyArray<{ readonly file: string; re
   return {
     format: SUMMARY_FORMAT,
     tool: first.tool,
-    config: { range: first.config.range, shard: null, steps: first.config.steps, bug: first.config.bug, jobs: inputs.reduce((n, i) => n + i.summary.config.jobs, 0) },
+    config: { range: first.config.range, shard: null, steps: first.config.steps, bug: first.config.bug, nemesis: first.config.nemesis ?? null, jobs: inputs.reduce((n, i) => n + i.summary.config.jobs, 0) },
     seeds: compactSeeds([...ranBy.keys()].sort((a, b) => a - b)),
     failures,
     findings: findingsTable(failures),
@@ -301,7 +304,7 @@ export const renderSummary = (s: SweepSummary): string => {
   const c = s.config
   const head = s.mergedFrom !== undefined ? `merged sweep ${c.range.from}..${c.range.to} from ${s.mergedFrom.length} summaries` : `sweep ${c.range.from}..${c.range.to}${c.shard !== null ? ` shard ${c.shard.k}/${c.shard.n}` : ""}`
   const lines = [
-    `${head}${c.bug !== null ? ` with bug ${c.bug}` : ""}: ${s.totals.seeds} seeds, ${s.totals.failing} failing (${fresh.length} new, ${known.length} known: ${s.findings.map((f) => f.id).join(",") || "-"}), ${s.totals.requests} requests, ${(s.totals.virtualTimeMs / 1000).toFixed(0)} s virtual, ${s.mergedFrom !== undefined ? "slowest " : ""}${s.wallSeconds.toFixed(1)} s wall, persist-sim ${s.tool.version}`,
+    `${head}${c.bug !== null ? ` with bug ${c.bug}` : ""}${c.nemesis != null ? ` with --nemesis ${c.nemesis}` : ""}: ${s.totals.seeds} seeds, ${s.totals.failing} failing (${fresh.length} new, ${known.length} known: ${s.findings.map((f) => f.id).join(",") || "-"}), ${s.totals.requests} requests, ${(s.totals.virtualTimeMs / 1000).toFixed(0)} s virtual, ${s.mergedFrom !== undefined ? "slowest " : ""}${s.wallSeconds.toFixed(1)} s wall, persist-sim ${s.tool.version}`,
     "coverage mark                               seeds hitting it"
   ]
   for (const m of COVERAGE_MARKS) {

@@ -70,6 +70,8 @@ export const TraceHeader = Schema.Struct({
   scenario: Schema.NullOr(Schema.String),
   /** False for a shrunk run that stops after its main phase (see RunOptions.liveness). */
   liveness: Schema.optional(Schema.Boolean),
+  /** `--nemesis` when given (sim/world/NemesisMode.ts); replay runs the same nemeses. */
+  nemesis: Schema.optional(Schema.Literal("off", "delete", "wipe", "gc", "all")),
   config: Schema.Unknown
 })
 export type TraceHeader = typeof TraceHeader.Type

@@ -24,10 +24,25 @@ import type { FaultRates, TargetedFaults } from "./SwarmConfig.ts"
  * and the CaS: RACE-2's crash variant, a shard that exists only in Blob). Targeting changes
  * only the odds of the draws a request takes anyway, never how many draws it takes.
  */
-export type Target = "background" | "init"
+export type Target = "background" | "init" | "fetch" | "register"
 
 /** The least odds a targeted request gets (per request, whatever the seed's rates). */
-export const TARGETED = { backgroundLatency: 0.3, backgroundStall: 0.7, initCrash: 0.35 } as const
+export const TARGETED = {
+  backgroundLatency: 0.3,
+  backgroundStall: 0.7,
+  initCrash: 0.35,
+  /** The init CaS's crash in blob-only seeds, which then never applies. */
+  blobOnlyCrash: 0.9,
+  /** A fetch's rollup read or scan (late arrival half the time: the read happens after the wait). */
+  fetchLatency: 0.8,
+  fetchStall: 0.5,
+  /** A reader's registration CaS. */
+  registerLatency: 0.6,
+  registerStall: 0.9
+} as const
+
+/** Ops (core/Attribution.ts) whose reads are a fetch's "read diffs, then the rollup" window. */
+const FETCH_OPS: ReadonlySet<string> = new Set(["fetch_rollup_at_key", "fetch_all_live_diffs"])
 
 /** Odds as "`num` in `den`"; a draw of 0 is always the plain outcome (see Choices). */
 export interface Odds {
@@ -90,37 +105,61 @@ export class FaultDrawer {
     const r = plan.rates
     const bg = { ...r, latency: Math.max(r.latency, TARGETED.backgroundLatency) }
     this.weightsBackground = [weights(bg, false), weights(bg, true)]
-    const init = { ...r, crash: Math.max(r.crash, TARGETED.initCrash) }
+    const blobOnly = plan.targeted?.blobOnly === true
+    const init = { ...r, crash: Math.max(r.crash, blobOnly ? TARGETED.blobOnlyCrash : TARGETED.initCrash) }
     this.weightsInit = [weights(init, false), weights(init, true)]
+    const fetch = { ...r, latency: Math.max(r.latency, TARGETED.fetchLatency) }
+    this.weightsFetch = [weights(fetch, false), weights(fetch, true)]
+    const register = { ...r, latency: Math.max(r.latency, TARGETED.registerLatency) }
+    this.weightsRegister = [weights(register, false), weights(register, true)]
   }
   private readonly weightsBackground: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
   private readonly weightsInit: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+  private readonly weightsFetch: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+  private readonly weightsRegister: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
 
   /** The request's target under this seed's targeted faults, from who sent it. */
-  targetOf(by: { readonly task: string; readonly cmd: string }, call: string): Target | undefined {
+  targetOf(by: { readonly task: string; readonly cmd: string; readonly op?: string }, call: string): Target | undefined {
     const t = this.plan.targeted
     if (t === undefined) return undefined
     if (t.backgroundStalls && (by.task === "gc-worker" || by.task === "rollup")) return "background"
-    if (t.initCrash && by.cmd === "maybe_init_shard" && call === "consensus.cas") return "init"
+    if ((t.initCrash || t.blobOnly === true) && by.cmd === "maybe_init_shard" && call === "consensus.cas") return "init"
+    // Not GC's own fetches: a stalled GC worker would stop GC, the very thing the fetch must race.
+    if (t.fetchStalls === true && by.task !== "gc-worker" && !call.endsWith("cas") && FETCH_OPS.has(by.op ?? "")) return "fetch"
+    if (t.registerStalls === true && by.cmd === "register_leased_reader" && call === "consensus.cas") return "register"
     return undefined
   }
 
   kind(mutates: boolean, target?: Target): FaultKind {
+    const m = mutates ? 1 : 0
     const w =
-      target === "background" ? this.weightsBackground[mutates ? 1 : 0] : target === "init" ? this.weightsInit[mutates ? 1 : 0] : mutates ? this.weightsMutating : this.weightsReading
+      target === "background"
+        ? this.weightsBackground[m]
+        : target === "init"
+          ? this.weightsInit[m]
+          : target === "fetch"
+            ? this.weightsFetch[m]
+            : target === "register"
+              ? this.weightsRegister[m]
+              : mutates
+                ? this.weightsMutating
+                : this.weightsReading
     return FAULT_KINDS[this.choices.drawWeighted(w, "fault")]!
   }
 
   hold(target?: Target): Hold {
     const { options, rates } = this.plan
-    const stall = this.choices.drawBool(target === "background" ? Math.max(rates.stall, TARGETED.backgroundStall) : rates.stall, "latency.stall")
+    const least = target === "background" ? TARGETED.backgroundStall : target === "fetch" ? TARGETED.fetchStall : target === "register" ? TARGETED.registerStall : 0
+    const stall = this.choices.drawBool(Math.max(rates.stall, least), "latency.stall")
     const ms = stall ? drawIn(this.choices, options.stallMs, "latency.stallMs") : drawIn(this.choices, options.latencyMs, "latency.ms")
     const slowResponse = drawOdds(this.choices, options.slowResponse, "latency.slowResponse")
     return { ms, stall, slowResponse }
   }
 
-  crashApplies(mutates: boolean): boolean {
-    return mutates && drawOdds(this.choices, this.plan.options.crashApplied, "crash.applied")
+  crashApplies(mutates: boolean, target?: Target): boolean {
+    // Blob-only seeds: the init CaS's crash never applies (the draw is taken all the same).
+    const odds = target === "init" && this.plan.targeted?.blobOnly === true ? { num: 0, den: this.plan.options.crashApplied.den } : this.plan.options.crashApplied
+    return mutates && drawOdds(this.choices, odds, "crash.applied")
   }
 }
 

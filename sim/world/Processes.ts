@@ -29,6 +29,8 @@ export interface Proc {
   fiber: Fiber.RuntimeFiber<void, unknown> | undefined
   /** The machine of the shard, once the process opened it (its cached state). */
   machine: Machine | undefined
+  /** Its persist client, once made (the GC-race nemesis reaches its GC worker through it). */
+  client: PersistClient | undefined
   done: boolean
 }
 
@@ -49,10 +51,11 @@ export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId
 /** Starts (or restarts) a process running `role`'s program. */
 export const startProcess = (world: WorldHost, role: Role, index: number, incarnation: number): Proc => {
   const name = incarnation === 1 ? `p${index}` : `p${index}.${incarnation}`
-  const proc: Proc = { name, role, index, incarnation, fiber: undefined, machine: undefined, done: false }
+  const proc: Proc = { name, role, index, incarnation, fiber: undefined, machine: undefined, client: undefined, done: false }
   const program = Effect.scoped(
     Effect.gen(function* () {
       const client = yield* PersistClient.make
+      proc.client = client
       yield* programFor(role)({
         client,
         shardId: world.shardId,

@@ -6,8 +6,9 @@
  */
 import { Effect, FiberRef, Option } from "effect"
 import { type Attribution, CurrentAttribution } from "../../core/Attribution.ts"
+import { COMPARE_AND_APPEND_CMD } from "../../core/Applier.ts"
 import type { BlobShape, MemBlob } from "../../core/Blob.ts"
-import type { ConsensusShape, MemConsensus, VersionedData } from "../../core/Consensus.ts"
+import type { CaSResult, ConsensusShape, MemConsensus, VersionedData } from "../../core/Consensus.ts"
 import type { ExternalError } from "../../core/Errors.ts"
 import type { Checker } from "../check/Checker.ts"
 import type { RequestBy } from "../check/Violations.ts"
@@ -71,13 +72,17 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
         render: (r) => Option.match(r as Option.Option<VersionedData>, { onNone: () => "None", onSome: (v) => `v${v.seqno}` })
       }),
     compareAndSet: (key, expected, next) =>
-      park("consensus.cas", `s…/${expected === null ? "None" : `v${expected}`}→v${next.seqno}`, {
+      Effect.zipRight(
+        // The checker sees every append proposal, applied or not (check/Proposals.ts).
+        Effect.flatMap(FiberRef.get(CurrentAttribution), (by) => Effect.sync(() => by.cmd === COMPARE_AND_APPEND_CMD && host.checker.onProposed(process, next))),
+        park<CaSResult, ExternalError>("consensus.cas", `s…/${expected === null ? "None" : `v${expected}`}→v${next.seqno}`, {
         perform: () => store.unsafeCompareAndSet(key, expected, next),
         real: (b) => b.consensus?.compareAndSet(key, expected, next),
         mutates: true,
         observe: (r, by) => r === "Committed" && host.checker.onCommit(next, by),
         render: (r) => String(r)
-      }),
+      })
+      ),
     scan: (key, from, limit) =>
       park("consensus.scan", `s…/v${from}+${limit >= Number.MAX_SAFE_INTEGER ? "ALL" : limit}`, {
         perform: () => store.unsafeScan(key, from, limit),

@@ -25,6 +25,17 @@ export interface TargetedFaults {
   readonly backgroundStalls: boolean
   /** Crash often at the init CaS. */
   readonly initCrash: boolean
+  /**
+   * Crash at nearly every init CaS before it applies (RACE-2's crash variant taken to its end:
+   * a shard that may exist only in Blob, audited by the liveness phase).
+   */
+  readonly blobOnly?: boolean
+  /** Stall fetches' rollup reads and scans (RACE-3/RACE-4: GC deletes the rollup in between). */
+  readonly fetchStalls?: boolean
+  /** Stall readers' registrations past their lease (RACE-16). */
+  readonly registerStalls?: boolean
+  /** The GC-race nemesis (GcNemesis.ts): GC requests duplicated, delayed, reordered, forwarded. */
+  readonly gcRace?: boolean
 }
 
 export interface SwarmConfig {
@@ -100,8 +111,30 @@ export const targetedFaultsFor = (randomSeed: number): TargetedFaults => {
   // Only in seeds with assertions on: the known findings' pinned seeds (14, 560, 1863, 2128)
   // all run with them off, and a targeted fault would change their runs.
   const bits = randomSeed >>> 29
-  return { backgroundStalls: bits === 3, initCrash: bits === 2 }
+  // Issue 14 item 5: the rare races of spec §8, each in a sixteenth of seeds (the top six bits
+  // 0001xx..0011xx; seeds whose top bits are 0000 run as before). Added later than the two
+  // above, so these seeds' runs and digests changed when they were introduced.
+  const six = randomSeed >>> 26
+  const targeted: TargetedFaults = { backgroundStalls: bits === 3, initCrash: bits === 2 }
+  if (six >= 4 && six < 8) return { ...targeted, blobOnly: true }
+  if (six >= 8 && six < 12) return { ...targeted, fetchStalls: true }
+  if (six >= 12 && six < 16) return { ...targeted, gcRace: true, registerStalls: true }
+  return targeted
 }
+
+/**
+ * The workload shape a targeted seed overrides (no draw: it follows from the targets). Fetch
+ * stalls race GC only where something walks every live state while GC moves on: two extra
+ * inspectors, a rollup every two versions, GC that runs often in small steps.
+ */
+export const targetedShape = (cfg: SwarmConfig, t: TargetedFaults): SwarmConfig =>
+  t.fetchStalls !== true
+    ? cfg
+    : {
+        ...cfg,
+        roles: [...cfg.roles, "inspector", "inspector"],
+        persist: { ...cfg.persist, rollupThreshold: 2, rollupUseActiveRollup: false, gcUseActiveGc: false, gcMaxVersions: 3 }
+      }
 
 /** One line for the run header. */
 export const describeConfig = (cfg: SwarmConfig): string => {
@@ -117,6 +150,10 @@ export const describeConfig = (cfg: SwarmConfig): string => {
     `gcMaxVersions=${p.gcMaxVersions} scanLimit=${p.stateVersionsRecentLiveDiffsLimit} leaseMs=${p.readerLeaseDurationMs} restartAfterMs=${cfg.restartAfterMs}` +
     (p.debugAssertions === false ? " debugAssertions=off" : "") +
     (cfg.targeted?.backgroundStalls === true ? " targeted=backgroundStalls" : "") +
-    (cfg.targeted?.initCrash === true ? " targeted=initCrash" : "")
+    (cfg.targeted?.initCrash === true ? " targeted=initCrash" : "") +
+    (cfg.targeted?.blobOnly === true ? " targeted=blobOnly" : "") +
+    (cfg.targeted?.fetchStalls === true ? " targeted=fetchStalls" : "") +
+    (cfg.targeted?.registerStalls === true ? " targeted=registerStalls" : "") +
+    (cfg.targeted?.gcRace === true ? " nemesis=gcRace" : "")
   )
 }

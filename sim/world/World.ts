@@ -35,10 +35,11 @@ import { defaultFaultOptions, FaultDrawer, type FaultKind, type FaultOptions, ty
 import { beginLiveness, runLiveness } from "./Liveness.ts"
 import { type Backend, exitOf, sameAnswer, settle } from "./Backend.ts"
 import { Nemesis, type NemesisOptions } from "./Nemesis.ts"
+import { GcNemesis } from "./GcNemesis.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
-import { debugAssertionsFor, drawSwarmConfig, targetedFaultsFor, type Role, type SwarmConfig } from "./SwarmConfig.ts"
+import { debugAssertionsFor, drawSwarmConfig, targetedFaultsFor, targetedShape, type Role, type SwarmConfig } from "./SwarmConfig.ts"
 
 export interface RunOptions {
   /** Delivered requests in the main phase (the liveness phase has its own budget). */
@@ -64,6 +65,8 @@ export interface RunOptions {
   readonly debugAssertions?: boolean
   /** The deletion nemesis (Nemesis.ts); off when absent. */
   readonly nemesis?: NemesisOptions
+  /** The GC-race nemesis (GcNemesis.ts): forced on or off; unset, the seed's targeted draw decides. */
+  readonly gcNemesis?: boolean
 }
 
 export interface RunResult {
@@ -153,8 +156,10 @@ export class World implements WorldHost {
     const randomSeed = choices.draw(2 ** 32, "randomSeed")
     this.kernel = new Kernel<StoreCall>({ randomSeed, epochMs: EPOCH_MS })
     const debugAssertions = options.debugAssertions ?? drawn.persist.debugAssertions ?? debugAssertionsFor(randomSeed)
-    const targeted = drawn.targeted ?? targetedFaultsFor(randomSeed)
-    this.config = { ...drawn, persist: { ...drawn.persist, debugAssertions }, targeted }
+    const seedTargets = drawn.targeted ?? targetedFaultsFor(randomSeed)
+    const targeted = options.gcNemesis === undefined ? seedTargets : { ...seedTargets, gcRace: options.gcNemesis }
+    const shaped = targetedShape(drawn, targeted)
+    this.config = { ...shaped, persist: { ...shaped.persist, debugAssertions }, targeted }
     this.faults = new FaultDrawer(choices, { rates: drawn.faults, targeted, options: options.faultOptions ?? defaultFaultOptions })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
@@ -166,12 +171,23 @@ export class World implements WorldHost {
     this.nemesis = options.nemesis === undefined ? undefined : new Nemesis(choices, {
       blob: this.blob, consensus: this.consensus, checker: this.checker, shardId: this.shardId, buildVersion: this.persistCfg.buildVersion,
       get stepCount() { return self.step },
-      record: (p, call, arg, fault, result) => this.record(p, call, arg, fault, result),
+      // Each nemesis action is also a coverage mark (nemesis.delete / nemesis.wipe / nemesis.restore).
+      record: (p, call, arg, fault, result) => (this.metrics.inc(call), this.record(p, call, arg, fault, result)),
       fact: (f) => this.facts.push(f)
     }, options.nemesis)
+    this.gcNemesis = targeted.gcRace !== true ? undefined : new GcNemesis(choices, {
+      checker: this.checker, shardId: this.shardId, metrics: this.metrics,
+      gcWorkers: () => this.procs.flatMap((p) => {
+        const handle = p.done ? undefined : p.client?.opened(this.shardId)
+        return handle === undefined ? [] : [{ name: p.name, cachedSeqno: handle.machine.seqno, enqueue: (req) => handle.gc.gcAndTruncateBackground(req) }]
+      }),
+      fork: (effect) => void this.kernel.fork(effect),
+      record: (p, call, arg, fault, result) => this.record(p, call, arg, fault, result)
+    })
   }
 
   readonly nemesis: Nemesis | undefined
+  readonly gcNemesis: GcNemesis | undefined
 
   get stepCount(): number {
     return this.step
@@ -305,6 +321,8 @@ export class World implements WorldHost {
       // The operation applied earlier; only its response was slow.
       this.heldResponses.delete(req.id)
       this.kernel.deliver(index, held.exit)
+      // A slow read that found nothing where the nemesis took a blob: the caller hears of it only now.
+      if (held.result === "None" && req.op === "blob.get") this.nemesis?.onMiss(req.detail ?? "", req.process)
       this.traceDelivery(req, "response", held.result)
       return undefined
     }
@@ -331,7 +349,7 @@ export class World implements WorldHost {
         return { index, req, by, fault, then: "holdResponse", label: hold.stall ? `slow response ${hold.ms}ms (stall)` : `slow response ${hold.ms}ms` }
       }
       case "crash": {
-        if (this.faults.crashApplies(call.mutates)) {
+        if (this.faults.crashApplies(call.mutates, target)) {
           // The store changes, so this is a delivered step like any other: counted, checked
           // and traced with its result; only the caller never hears of it.
           this.step++
@@ -436,6 +454,7 @@ export class World implements WorldHost {
     this.kernel.runUntilQuiet()
     this.delivering = undefined
     if (this.faultsOn) this.nemesis?.tick()
+    if (this.faultsOn) this.gcNemesis?.tick()
     this.checkCaches()
     const now = this.kernel.clock.now
     const deliverable: Array<number> = []
