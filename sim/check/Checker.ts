@@ -24,6 +24,7 @@ import {
 import type { HollowBatch } from "../../core/State.ts"
 import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
+import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
 import type { RequestBy, Violation } from "./Violations.ts"
@@ -64,6 +65,8 @@ export class Checker {
   /** The state object each process cached when last compared (compare again only when it changes). */
   private readonly cachedSeen = new Map<string, State>()
   private readonly eq = new Equality()
+  /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
+  readonly ledger = new BlobLedger()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -290,6 +293,7 @@ export class Checker {
    */
   onBlobDelete(key: string, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
+    this.ledger.onDelete(key, by.process)
     const cur = this.current
     if (cur === undefined) return
     if (BlobKey.isRollup(key)) {
@@ -401,7 +405,12 @@ export class Checker {
     }
   }
 
-  /** Blobs of the shard no live state references (INV-16 leaks: counted, not failed). */
+  /** Whether some committed version ever referenced the blob `key`. */
+  wasReferenced(key: string): boolean {
+    return this.everReferenced.has(key)
+  }
+
+  /** Blobs of the shard no live state references (INV-16 leaks: counted here; LeakAudit.ts judges them). */
   unreferencedBlobs(): Array<string> {
     const referenced = new Set<string>()
     for (const s of this.states.values()) for (const k of this.refs(s)) referenced.add(k)
