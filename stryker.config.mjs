@@ -29,7 +29,7 @@ export default {
   concurrency: 2,
   coverageAnalysis: "off",
   // A mutant that makes a world loop or crawl is a Timeout (counted as detected).
-  timeoutMS: 60000,
+  timeoutMS: 15000,
   timeoutFactor: 1.5,
   reporters: ["clear-text", "progress", "json", "html"],
   jsonReporter: { fileName: "reports/out/mutation/mutation.json" },

@@ -13,6 +13,7 @@ import type { Machine } from "./Machine.ts"
 import { RoutineMaintenance } from "./Maintenance.ts"
 import { Counter } from "./Metrics.ts"
 import { assert, assertEq, panic } from "./Panic.ts"
+import { type GcObserver, ProcessObserver } from "./ProcessObserver.ts"
 import { BlobKey, PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { retryExternal } from "./Retry.ts"
 import { withOp, withTask } from "./Attribution.ts"
@@ -214,13 +215,17 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
  * (max seqno_since), runs one pass, and hands the follow-up maintenance to the first caller.
  */
 export class GarbageCollector {
-  private constructor(private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>) {}
+  private constructor(
+    private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>,
+    private readonly observer: GcObserver | undefined
+  ) {}
 
   /** Starts the worker in the current scope. */
   static start(machine: Machine, supervise: (worker: Effect.Effect<never>) => Effect.Effect<void> = (w) => w) {
     return Effect.gen(function* () {
       const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()
       const metrics = machine.applier.metrics
+      const observer = (yield* ProcessObserver).gc
       const worker = Effect.gen(function* () {
         for (;;) {
           const first = yield* Queue.take(queue)
@@ -232,6 +237,7 @@ export class GarbageCollector {
             completers.push(done)
             if (req.newSeqnoSince > merged.newSeqnoSince) merged = req
           }
+          observer?.passStarted(merged.newSeqnoSince, completers.length)
           if (completers.length > 1) metrics.inc("gc.merged", completers.length - 1)
           metrics.inc(Counter.gcStarted)
           const [maintenance] = yield* gcAndTruncate(machine, merged)
@@ -242,18 +248,22 @@ export class GarbageCollector {
             yield* Deferred.succeed(done, m)
             m = RoutineMaintenance.none
           }
+          observer?.passFinished()
         }
       })
       yield* Effect.forkScoped(supervise(withTask("gc-worker")(worker)))
-      return new GarbageCollector(queue)
+      return new GarbageCollector(queue, observer)
     })
   }
 
   /** Enqueues a request; the Deferred completes once GC has run at least that far. */
   gcAndTruncateBackground(req: GcReq): Effect.Effect<Deferred.Deferred<RoutineMaintenance>> {
     const queue = this.queue
+    const observer = this.observer
     return Effect.gen(function* () {
       const done = yield* Deferred.make<RoutineMaintenance>()
+      // Reported before the offer: the worker may take the request before this fiber resumes.
+      observer?.queued(req.newSeqnoSince, done)
       yield* Queue.offer(queue, [req, done] as const)
       return done
     })

@@ -24,6 +24,7 @@ import {
 import type { HollowBatch } from "../../core/State.ts"
 import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
+import { GcAudit } from "./GcAudit.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -67,6 +68,8 @@ export class Checker {
   private readonly eq = new Equality()
   /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
   readonly ledger = new BlobLedger()
+  /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
+  readonly gcAudit = new GcAudit()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -368,6 +371,16 @@ export class Checker {
     if (seqno > this.head) this.fail(V.CachedStatePastHead, { process, seqno, head: this.head })
     this.cachedSeqnos.set(process, seqno)
   }
+  /** The GC worker of `process` (still running) at a step boundary. */
+  checkGcWorker(process: string): void {
+    if (!this.enabled) return
+    for (const p of this.gcAudit.check(process)) {
+      if (p.kind === "GcRequestNotTaken") this.fail(V.GcRequestNotTaken, p.fields)
+      else if (p.kind === "GcCallerNotTold") this.fail(V.GcCallerNotTold, p.fields)
+      else this.fail(V.GcMergeWrong, p.fields)
+    }
+  }
+
   /** A restarted process starts again from nothing. */
   forgetProcess(process: string): void {
     this.cachedSeqnos.delete(process)

@@ -116,6 +116,18 @@ export const GcResultWrong = kind("GcResultWrong", "LIVENESS-GC", {
   reported: Schema.Number,
   observed: Schema.Number
 })
+/** A process's GC worker is idle while requests wait in its queue (sim/check/GcAudit.ts). */
+export const GcRequestNotTaken = kind("GcRequestNotTaken", "GC-WORKER", { process: Schema.String, waiting: Schema.Number, seqnoSince: Schema.Number })
+/** A GC pass finished without completing the Deferred of a request it took. */
+export const GcCallerNotTold = kind("GcCallerNotTold", "GC-WORKER", { process: Schema.String, untold: Schema.Number, seqnoSince: Schema.Number })
+/** A GC pass merged its requests into one that is not the largest seqno_since, or took requests never queued. */
+export const GcMergeWrong = kind("GcMergeWrong", "GC-WORKER", {
+  process: Schema.String,
+  merged: Schema.Number,
+  largest: Schema.Number,
+  taken: Schema.Number,
+  queued: Schema.Number
+})
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
 /** A real backend (issue 12) answered a delivered request differently from the model it runs beside. */
 export const BackendDiverged = kind("BackendDiverged", "MODEL", { call: Schema.String, arg: Schema.String, model: Schema.String, backend: Schema.String })
@@ -187,6 +199,9 @@ export const Violation = Schema.Union(
   LeakDetectorDisagrees,
   LeakUnexplained,
   GcResultWrong,
+  GcRequestNotTaken,
+  GcCallerNotTold,
+  GcMergeWrong,
   CheckerFailed,
   BackendDiverged,
   RollupContentWrong,
@@ -290,6 +305,12 @@ export const renderViolation = (v: Violation): string => {
       return `${v.count} unreferenced blob(s) (${v.rollups} rollups) were linked, unlinked and never deleted, with no crash, failed delete or late write to explain it: ${v.keys.join(", ")}`
     case "GcResultWrong":
       return `the janitor's GC reported ${v.field} ${v.reported}, the stores show ${v.observed}`
+    case "GcRequestNotTaken":
+      return `${v.process}'s GC worker is idle while ${v.waiting} request(s) wait in its queue (first to ${v.seqnoSince})`
+    case "GcCallerNotTold":
+      return `${v.process}'s GC pass finished without telling ${v.untold} caller(s) (first to ${v.seqnoSince})`
+    case "GcMergeWrong":
+      return `${v.process}'s GC pass ran to ${v.merged} after taking ${v.taken} request(s) (${v.queued} were queued, the largest to ${v.largest})`
     case "CheckerFailed":
       return `the checker stopped checking this world: ${v.message}`
     case "BackendDiverged":
