@@ -45,7 +45,7 @@ if (existsSync(report)) {
     rows.push([file, mutants])
   }
   rows.push(["all", all])
-  console.log(`\nmutation score per module (seeds ${env.MUTATE_SEEDS ?? "1..100"}, ${wall.toFixed(0)} s wall)`)
+  console.log(`\nmutation score per module (seeds ${env.MUTATE_SEEDS ?? "1..40"}, ${wall.toFixed(0)} s wall)`)
   console.log("module                      mutants  ignored  killed  timeout  survived  nocov  errors   score")
   for (const [name, ms] of rows) {
     const ignored = count(ms, "Ignored")
