@@ -21,8 +21,11 @@
 import type { Deferred } from "effect"
 import type { RoutineMaintenance } from "../../core/Maintenance.ts"
 import type { GcObserver } from "../../core/ProcessObserver.ts"
-import type { FieldsOf } from "./Checker.ts"
 import type * as V from "./Violations.ts"
+import type { Violation } from "./Violations.ts"
+
+/** A kind's own fields (Checker.ts has the same; importing it from there would be a cycle). */
+type FieldsOf<S extends { make: (props: any) => Violation }> = Omit<Parameters<S["make"]>[0], "step" | "t" | "invariant" | "_tag">
 
 interface Queued {
   readonly seqnoSince: number

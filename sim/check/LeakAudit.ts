@@ -25,8 +25,11 @@
 import type { GcResults } from "../../core/Gc.ts"
 import { BlobKey } from "../../core/Paths.ts"
 import type { State } from "../../core/State.ts"
-import type { FieldsOf } from "./Checker.ts"
 import type * as V from "./Violations.ts"
+import type { Violation } from "./Violations.ts"
+
+/** A kind's own fields (Checker.ts has the same; importing it from there would be a cycle). */
+type FieldsOf<S extends { make: (props: any) => Violation }> = Omit<Parameters<S["make"]>[0], "step" | "t" | "invariant" | "_tag">
 
 /** How many keys a LeakUnexplained verdict quotes. */
 export const QUOTED_LEAKS = 2
