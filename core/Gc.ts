@@ -165,6 +165,7 @@ const incrementallyDeleteAndTruncate = (
           assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
         }
       }
+      // Stryker disable next-line ConditionalExpression,BlockStatement: planted-bug switch gcDeletesRollupsBelowSeqnoSince, off on the correct system (`true` is the planted bug and is caught)
       if (bugs.gcDeletesRollupsBelowSeqnoSince) {
         // The historical bug: deletable rollups based on seqno_since, not the earliest live diff.
         for (const [, key] of gcRollups.rollupsToRemoveFromState()) rollupsToDelete.add(key)
@@ -184,6 +185,7 @@ const findRemovableBlobs = (
   batchParts: Set<PartialBatchKey>,
   rollups: Set<PartialRollupKey>
 ): void => {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: assertion only (holds on every correct run: the caller skips steps at or past the truncation point); `false` and `>=` panic at once
   assert(states.current.seqno < truncateLt, "find_removable_blobs must start below the truncation point")
   for (;;) {
     const state = states.next((inspect) => {
