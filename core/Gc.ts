@@ -195,10 +195,12 @@ const findRemovableBlobs = (
           for (const part of blob.batch.parts) {
             if (part._tag !== "Hollow") continue
             // A repeat would mean a logic error or incorrect diffs.
+            // Stryker disable next-line ArrowFunction: assertion message only
             assert(!batchParts.has(part.key), () => `we should never see repeat blob insertions within a single GC run: ${part.key}`)
             batchParts.add(part.key)
           }
         } else {
+          // Stryker disable next-line ArrowFunction: assertion message only
           assert(!rollups.has(blob.rollup.key), () => `we should never see repeat rollup deletions within a single GC run: ${blob.rollup.key}`, {
             site: "gc.repeatRollupDeletion",
             key: blob.rollup.key
@@ -220,8 +222,10 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
     const shardId = machine.shardId
     const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
     const del = (key: string, site: string) => withOp("delete_and_truncate")(Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key))))
+    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
     yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
+    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
     yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcRollupsDeleted, rollups.size)
     yield* sv.truncateDiffs(shardId, truncateLt)
