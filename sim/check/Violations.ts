@@ -101,6 +101,33 @@ export const LeakDetectorDisagrees = kind("LeakDetectorDisagrees", "LEAKS", {
   extra: Schema.Number,
   extraKeys: Schema.Array(Schema.String)
 })
+/**
+ * After the liveness phase, blobs no live state references that no leak-capable event explains
+ * (sim/check/LeakAudit.ts): each was linked by a committed version, unlinked, and never deleted.
+ */
+export const LeakUnexplained = kind("LeakUnexplained", "INV-16", {
+  count: Schema.Number,
+  rollups: Schema.Number,
+  keys: Schema.Array(Schema.String)
+})
+/** The janitor's GC reported results other than what the stores show it did (sim/check/LeakAudit.ts). */
+export const GcResultWrong = kind("GcResultWrong", "LIVENESS-GC", {
+  field: Schema.Literal("parts deleted", "rollups deleted", "truncated to", "rollups left in state"),
+  reported: Schema.Number,
+  observed: Schema.Number
+})
+/** A process's GC worker is idle while requests wait in its queue (sim/check/GcAudit.ts). */
+export const GcRequestNotTaken = kind("GcRequestNotTaken", "GC-WORKER", { process: Schema.String, waiting: Schema.Number, seqnoSince: Schema.Number })
+/** A GC pass finished without completing the Deferred of a request it took. */
+export const GcCallerNotTold = kind("GcCallerNotTold", "GC-WORKER", { process: Schema.String, untold: Schema.Number, seqnoSince: Schema.Number })
+/** A GC pass merged its requests into one that is not the largest seqno_since, or took requests never queued. */
+export const GcMergeWrong = kind("GcMergeWrong", "GC-WORKER", {
+  process: Schema.String,
+  merged: Schema.Number,
+  largest: Schema.Number,
+  taken: Schema.Number,
+  queued: Schema.Number
+})
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
 /** A real backend (issue 12) answered a delivered request differently from the model it runs beside. */
 export const BackendDiverged = kind("BackendDiverged", "MODEL", { call: Schema.String, arg: Schema.String, model: Schema.String, backend: Schema.String })
@@ -183,6 +210,11 @@ export const Violation = Schema.Union(
   LivenessTimeout,
   GcDidNotTruncate,
   LeakDetectorDisagrees,
+  LeakUnexplained,
+  GcResultWrong,
+  GcRequestNotTaken,
+  GcCallerNotTold,
+  GcMergeWrong,
   CheckerFailed,
   BackendDiverged,
   RollupContentWrong,
@@ -283,6 +315,16 @@ export const renderViolation = (v: Violation): string => {
       return `after GC to ${v.gcTarget}, earliest is ${v.earliest}, expected the latest rollup <= seqno_since (${v.expected})`
     case "LeakDetectorDisagrees":
       return `leaked-blob detector disagrees with the checker: missed ${v.missed} (${v.missedKeys.join(", ")}), extra ${v.extra} (${v.extraKeys.join(", ")})`
+    case "LeakUnexplained":
+      return `${v.count} unreferenced blob(s) (${v.rollups} rollups) were linked, unlinked and never deleted, with no crash, failed delete or late write to explain it: ${v.keys.join(", ")}`
+    case "GcResultWrong":
+      return `the janitor's GC reported ${v.field} ${v.reported}, the stores show ${v.observed}`
+    case "GcRequestNotTaken":
+      return `${v.process}'s GC worker is idle while ${v.waiting} request(s) wait in its queue (first to ${v.seqnoSince})`
+    case "GcCallerNotTold":
+      return `${v.process}'s GC pass finished without telling ${v.untold} caller(s) (first to ${v.seqnoSince})`
+    case "GcMergeWrong":
+      return `${v.process}'s GC pass ran to ${v.merged} after taking ${v.taken} request(s) (${v.queued} were queued, the largest to ${v.largest})`
     case "CheckerFailed":
       return `the checker stopped checking this world: ${v.message}`
     case "BackendDiverged":

@@ -31,7 +31,10 @@ const name = basename(entry).replace(/\.ts$/, "")
 
 const bundle = async () => {
   const { build } = await import("esbuild")
-  const outdir = join(root, "node_modules", ".cache", "persist-sim")
+  // PERSIST_SIM_BUNDLE_DIR: a private folder under the project root (Stryker's sandboxes share
+  // our node_modules by symlink, and each must run its own instrumented sources, not whatever
+  // bundle was last written there); under the root so node_modules still resolves.
+  const outdir = join(root, process.env.PERSIST_SIM_BUNDLE_DIR ?? join("node_modules", ".cache", "persist-sim"))
   const result = await build({
     entryPoints: { [name]: entryPath, sweepWorker: join(root, "sim", "cli", "sweepWorker.ts") },
     bundle: true,

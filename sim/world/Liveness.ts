@@ -8,11 +8,12 @@
 import { Effect, Exit } from "effect"
 import { withTask } from "../../core/Attribution.ts"
 import { PersistClient } from "../../core/Client.ts"
-import { gcAndTruncate } from "../../core/Gc.ts"
+import { gcAndTruncate, type GcResults } from "../../core/Gc.ts"
 import { LeasedReaderId } from "../../core/Ids.ts"
 import { detectLeakedBlobs } from "../../core/LeakedBlobs.ts"
 import { BlobKey } from "../../core/Paths.ts"
 import { seqnoSince } from "../../core/State.ts"
+import { gcResultProblems, leakVerdict, unexplainedLeaks } from "../check/LeakAudit.ts"
 import * as V from "../check/Violations.ts"
 import { layerFor } from "./Processes.ts"
 import type { WorldHost } from "./Host.ts"
@@ -50,6 +51,7 @@ export const beginLiveness = (world: WorldHost, finishedMain: boolean): Liveness
   const lease = Math.max(cfg.readerLeaseDurationMs, cfg.writerLeaseDurationMs)
   let report: { leaked: ReadonlyArray<{ key: string }> } | undefined
   let gcTarget = -1
+  let gc: { results: GcResults; earliestBefore: number } | undefined
   const janitor = Effect.scoped(
     Effect.gen(function* () {
       const client = yield* PersistClient.make
@@ -60,7 +62,9 @@ export const beginLiveness = (world: WorldHost, finishedMain: boolean): Liveness
       yield* handle.machine.expireLeasedReader(nobody)
       const since = seqnoSince(handle.machine.state.state)
       gcTarget = since
-      yield* gcAndTruncate(handle.machine, { shardId: world.shardId, newSeqnoSince: since })
+      const earliestBefore = world.checker.earliestSeqno
+      const [, results] = yield* gcAndTruncate(handle.machine, { shardId: world.shardId, newSeqnoSince: since })
+      gc = { results, earliestBefore }
       report = yield* detectLeakedBlobs(client.stateVersions, world.shardId)
     })
   ).pipe(withTask("janitor"), Effect.provide(layerFor(world, "janitor")))
@@ -70,7 +74,7 @@ export const beginLiveness = (world: WorldHost, finishedMain: boolean): Liveness
   const budget = world.stepCount + LIVENESS_STEPS
   return {
     over: () => janitorExit !== undefined || world.stepCount >= budget,
-    finish: () => finishLiveness(world, janitorExit, gcTarget, report)
+    finish: () => finishLiveness(world, janitorExit, gcTarget, report, gc)
   }
 }
 
@@ -78,7 +82,8 @@ const finishLiveness = (
   world: WorldHost,
   janitorExit: Exit.Exit<void, unknown> | undefined,
   gcTarget: number,
-  report: { leaked: ReadonlyArray<{ key: string }> } | undefined
+  report: { leaked: ReadonlyArray<{ key: string }> } | undefined,
+  gc?: { results: GcResults; earliestBefore: number }
 ): void => {
   if (janitorExit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
   // A janitor that died is reported, and the store is still judged: whatever stopped GC, the
@@ -94,6 +99,9 @@ const finishLiveness = (
     if (expected >= 0 && checker.earliestSeqno < expected) world.violation(V.GcDidNotTruncate, { gcTarget, earliest: checker.earliestSeqno, expected })
   }
   if (failed) return
+  if (gc !== undefined && checker.enabled) {
+    for (const p of gcResultProblems(gc.results, checker.ledger.deletedBy("janitor"), gc.earliestBefore, checker.earliestSeqno, checker.current)) world.violation(V.GcResultWrong, p)
+  }
   const reported = compareLeaks(world, report)
   world.record("janitor", "phase.liveness", `gc to v${gcTarget}`, "none", `leaks ${reported}`)
 }
@@ -109,6 +117,8 @@ const compareLeaks = (world: WorldHost, report: { leaked: ReadonlyArray<{ key: s
     if (missed.length > 0 || extra.length > 0) {
       world.violation(V.LeakDetectorDisagrees, { missed: missed.length, missedKeys: missed.slice(0, QUOTED_KEYS), extra: extra.length, extraKeys: extra.slice(0, QUOTED_KEYS) })
     }
+    const leaks = leakVerdict(unexplainedLeaks([...unreferenced], (k) => world.checker.wasReferenced(k), world.checker.ledger))
+    if (leaks !== undefined) world.violation(V.LeakUnexplained, leaks)
   }
   return reported.size
 }

@@ -44,7 +44,8 @@ export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId
     Layer.succeed(BugSwitches, world.bugs),
     Layer.succeed(ProcessObserver, {
       backgroundFailure: (cause) => world.onProcessFailure(name, cause, "background task"),
-      shardOpened: onShardOpened
+      shardOpened: onShardOpened,
+      gc: world.checker.gcAudit.observerFor(name)
     })
   )
 

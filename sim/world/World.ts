@@ -420,6 +420,7 @@ export class World implements WorldHost {
       if (p.done || p.machine === undefined) continue
       this.checker.onCachedSeqno(p.name, p.machine.seqno)
       this.checker.onCachedState(p.name, p.machine.state.state)
+      this.checker.checkGcWorker(p.name)
     }
   }
 

@@ -1,0 +1,109 @@
+/**
+ * The per-process GC worker, watched during the main run (issue 15). Before this, the only GC
+ * the harness judged was the janitor's direct call in the liveness phase; a worker that never
+ * ran, a caller never told its request was done, or a merge that kept the smallest seqno_since
+ * passed, because the janitor's GC did the work afterwards.
+ *
+ * Core reports three events through its ProcessObserver (core/ProcessObserver.ts `gc`): a
+ * request queued (with the Deferred its caller waits on), a pass started (the merged request
+ * and how many queued requests it took), a pass finished. The audit keeps its own FIFO of each
+ * process's requests and, at every step boundary (World.checkCaches, every fiber parked):
+ *
+ * - GcRequestNotTaken: the worker is idle but requests wait in its queue (it takes and merges
+ *   every queued request when it starts a pass, and fibers run until quiet before a step);
+ * - GcCallerNotTold: a pass finished, but a request it took has an incomplete Deferred;
+ * - GcMergeWrong (at pass start): the merged request is not the queued one with the largest
+ *   seqno_since, or the pass took more requests than were queued.
+ *
+ * A worker that died (a panic in GC) stays "in a pass" forever, so it is reported once, as the
+ * panic, not again here.
+ */
+import type { Deferred } from "effect"
+import type { RoutineMaintenance } from "../../core/Maintenance.ts"
+import type { GcObserver } from "../../core/ProcessObserver.ts"
+import type * as V from "./Violations.ts"
+import type { Violation } from "./Violations.ts"
+
+/** A kind's own fields (Checker.ts has the same; importing it from there would be a cycle). */
+type FieldsOf<S extends { make: (props: any) => Violation }> = Omit<Parameters<S["make"]>[0], "step" | "t" | "invariant" | "_tag">
+
+interface Queued {
+  readonly seqnoSince: number
+  readonly done: Deferred.Deferred<RoutineMaintenance>
+}
+
+interface Worker {
+  queued: Array<Queued>
+  inPass: boolean
+  /** Requests of finished passes whose Deferred was not yet seen complete. */
+  told: Array<Queued>
+}
+
+export type GcProblem =
+  | { readonly kind: "GcRequestNotTaken"; readonly fields: FieldsOf<typeof V.GcRequestNotTaken> }
+  | { readonly kind: "GcCallerNotTold"; readonly fields: FieldsOf<typeof V.GcCallerNotTold> }
+  | { readonly kind: "GcMergeWrong"; readonly fields: FieldsOf<typeof V.GcMergeWrong> }
+
+/**
+ * Whether `d` is completed, read without running an effect: `Deferred.isDone` needs a fiber,
+ * and a fiber started outside the kernel reads the wall clock (the traps refuse it). This is
+ * what `Deferred.isDone` itself reads (effect 3.22 internal/core.js `deferredIsDone`);
+ * GcAudit.test.ts fails if an upgrade changes it.
+ */
+export const isDone = (d: Deferred.Deferred<RoutineMaintenance>): boolean => {
+  const state = (d as unknown as { readonly state?: { readonly current?: { readonly _tag?: unknown } } }).state?.current?._tag
+  if (state === undefined) throw new Error("GcAudit: Deferred has no readable state (effect internals changed)")
+  return state === "Done"
+}
+
+export class GcAudit {
+  private readonly workers = new Map<string, Worker>()
+  /** Problems found at a pass start, handed out at the next check. */
+  private readonly pending: Array<GcProblem> = []
+
+  private worker(process: string): Worker {
+    let w = this.workers.get(process)
+    if (w === undefined) this.workers.set(process, (w = { queued: [], inPass: false, told: [] }))
+    return w
+  }
+
+  /** The observer a process's core reports its GC worker's events to. */
+  observerFor(process: string): GcObserver {
+    return {
+      queued: (seqnoSince, done) => void this.worker(process).queued.push({ seqnoSince, done }),
+      passStarted: (merged, taken) => {
+        const w = this.worker(process)
+        const took = w.queued.splice(0, taken)
+        let max = -1
+        for (const q of took) if (q.seqnoSince > max) max = q.seqnoSince
+        if (taken !== took.length || taken === 0 || merged !== max) {
+          this.pending.push({ kind: "GcMergeWrong", fields: { process, merged, largest: max, taken, queued: took.length } })
+        }
+        w.inPass = true
+        w.told.push(...took)
+      },
+      passFinished: () => {
+        this.worker(process).inPass = false
+      }
+    }
+  }
+
+  /** A restarted process has a new worker. */
+  forget(process: string): void {
+    this.workers.delete(process)
+  }
+
+  /** At a step boundary, for a process still running. */
+  check(process: string): Array<GcProblem> {
+    const out = this.pending.splice(0)
+    const w = this.workers.get(process)
+    if (w === undefined || w.inPass) return out
+    if (w.queued.length > 0) out.push({ kind: "GcRequestNotTaken", fields: { process, waiting: w.queued.length, seqnoSince: w.queued[0]!.seqnoSince } })
+    if (w.told.length > 0) {
+      const untold = w.told.filter((q) => !isDone(q.done))
+      w.told = []
+      if (untold.length > 0) out.push({ kind: "GcCallerNotTold", fields: { process, untold: untold.length, seqnoSince: untold[0]!.seqnoSince } })
+    }
+    return out
+  }
+}
