@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Choices } from "../sim/kernel/Choices.ts"
+import { isCheckerVerdict } from "../sim/check/Violations.ts"
 import { runWorld } from "../sim/world/World.ts"
 import { plantedBugs } from "./Bugs.ts"
 
@@ -13,8 +14,6 @@ const SEARCH = 150
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 /** A search may take a minute of CPU on a loaded machine; it is bounded by SEARCH seeds, not by time. */
 const SEARCH_TIMEOUT_MS = 600_000
-/** Invariants that are core checking itself (a panic, a process's defect), not the harness's verdict. */
-const SELF_CHECKS = new Set(["PANIC", "DEFECT"])
 
 // Both ways: persist's production builds run without debug assertions (issue 14).
 describe.each([true, false])("planted bugs (debug assertions %s)", (debugAssertions) => {
@@ -26,7 +25,7 @@ describe.each([true, false])("planted bugs (debug assertions %s)", (debugAsserti
         await yieldToEventLoop()
         const r = runWorld(Choices.seeded(seed), { steps: 1000, bugs: { [bug.switch]: true }, keepEvents: false, debugAssertions })
         // With assertions off, only the checker's own verdicts count: a panic is core checking itself.
-        const seen = r.violations.filter((v) => debugAssertions || !SELF_CHECKS.has(v.invariant))
+        const seen = r.violations.filter((v) => debugAssertions || isCheckerVerdict(v))
         if (seen.length === 0) continue
         // Count it only if the same seed holds without the bug: the finding must be the bug's.
         const clean = runWorld(Choices.seeded(seed), { steps: 1000, keepEvents: false, debugAssertions })

@@ -343,3 +343,10 @@ export const renderViolation = (v: Violation): string => {
       return `the world threw: ${v.message}`
   }
 }
+
+/**
+ * Whether a violation is the harness's own verdict: not core checking itself (a panic, a
+ * process's defect: persist's asserts, which production builds may not have) and not the
+ * harness failing. Issue 14's "caught by the checker alone" counts only these.
+ */
+export const isCheckerVerdict = (v: Violation): boolean => v._tag !== "Panic" && v._tag !== "Defect" && v._tag !== "HarnessError"

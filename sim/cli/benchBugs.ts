@@ -27,7 +27,7 @@
 import { join } from "node:path"
 import { plantedBugs } from "../../scenarios/Bugs.ts"
 import { KNOWN_FINDINGS } from "../check/Findings.ts"
-import { violationKind } from "../check/Violations.ts"
+import { isCheckerVerdict, violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { makeDirs, writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { DEFAULT_STEPS, readTrace, runSpec } from "../trace/Run.ts"
@@ -62,8 +62,6 @@ const assertions: { debugAssertions?: boolean } = !process.argv.includes("--asse
   return process.exit(2)
 })()
 const checkerOnly = process.argv.includes("--checker")
-/** Kinds that are core checking itself, not the harness's verdict. */
-const SELF_CHECKS = new Set(["Panic", "Defect", "HarnessError"])
 for (const name of only) {
   if (!plantedBugs.some((b) => b.name === name)) {
     console.error(`bench:bugs: unknown bug ${JSON.stringify(name)}`)
@@ -147,7 +145,7 @@ for (const bug of bugsToRun) {
     const r = runWorld(Choices.seeded(seed), { steps: STEPS, bugs: { [bug.switch]: true }, keepEvents: false, ...assertions })
     if (r.violations.length === 0) continue
     const before = clean(seed)
-    const fresh = r.violations.find((v) => !before.has(violationKind(v)) && !(checkerOnly && SELF_CHECKS.has(v._tag)))
+    const fresh = r.violations.find((v) => !before.has(violationKind(v)) && (!checkerOnly || isCheckerVerdict(v)))
     if (fresh === undefined) continue
     found = { bug: bug.name, seed, seedsNeeded: seed, wallMs: hrMs(start), kind: violationKind(fresh) }
   }
