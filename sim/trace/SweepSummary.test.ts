@@ -1,6 +1,6 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { buildSummary, compactSeeds, decodeSummary, expandSeeds, mergeSummaries, type SeedOutcome, type SweepConfig } from "./SweepSummary.ts"
+import { buildSummary, compactSeeds, decodeSummary, expandSeeds, mergeSummaries, rangeText, type SeedOutcome, type SweepConfig } from "./SweepSummary.ts"
 
 const outcome = (seed: number, fail: boolean): SeedOutcome => ({
   seed,
@@ -31,6 +31,12 @@ describe("SweepSummary", () => {
       expect(expandSeeds(compactSeeds(sorted))).toEqual(sorted)
     }
     expect(compactSeeds([3, 7, 11, 15])).toEqual([{ from: 3, to: 15, step: 4 }])
+  })
+
+  it("rangeText - names two seeds as two seeds, and a longer stepped run by its step", () => {
+    expect(rangeText(compactSeeds([14, 430]))).toBe("14, 430")
+    expect(rangeText(compactSeeds([3, 7, 11, 15]))).toBe("3..15 step 4")
+    expect(rangeText(compactSeeds([1, 2, 3, 9]))).toBe("1..3, 9")
   })
 
   it("mergeSummaries - the shards of a sweep merge to the whole sweep, with no problems", () => {

@@ -214,8 +214,13 @@ export const decodeSummary = (text: string): Either.Either<SweepSummary, string>
   )
 }
 
-const rangeText = (runs: ReadonlyArray<SeedRun>): string =>
-  runs.map((r) => (r.from === r.to ? `${r.from}` : r.step === 1 ? `${r.from}..${r.to}` : `${r.from}..${r.to} step ${r.step}`)).join(", ")
+// A stepped run of two seeds reads as the two seeds ("14, 430", not "14..430 step 416").
+export const rangeText = (runs: ReadonlyArray<SeedRun>): string =>
+  runs
+    .map((r) =>
+      r.from === r.to ? `${r.from}` : r.step === 1 ? `${r.from}..${r.to}` : r.from + r.step === r.to ? `${r.from}, ${r.to}` : `${r.from}..${r.to} step ${r.step}`
+    )
+    .join(", ")
 
 const shardText = (s: SweepConfig["shard"]): string | null => (s === null ? null : `${s.k}/${s.n}`)
 
