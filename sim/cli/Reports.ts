@@ -11,7 +11,7 @@ import { writeSweepPage } from "../../reports/SweepPage.ts"
 import { shortLog } from "../../reports/Log.ts"
 import { explainTape } from "../trace/Explain.ts"
 import { probeRun } from "../trace/Probe.ts"
-import { readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
+import { phasesOf, readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
 import { shrinkWorld, worldOracle, failureKey, type ShrinkProgress } from "../trace/Shrink.ts"
 import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trace.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
@@ -28,15 +28,15 @@ const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string; decisions: ReadonlyArray<string> } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
-  const liveness = trace.header.liveness !== false
-  const probe = probeRun(trace.tape, trace.header.steps, bugs, liveness, nemesisRunOptions(trace.header.nemesis ?? null))
+  const phases = phasesOf(trace.header)
+  const probe = probeRun(trace.tape, trace.header.steps, bugs, phases, nemesisRunOptions(trace.header.nemesis ?? null))
   let explanation = null
   // Explaining re-runs the tape without the nemeses (Explain.ts knows none): not for a --nemesis trace.
   if (explainBudgetMs > 0 && trace.violations.length > 0 && trace.header.nemesis === undefined) {
     const k = failureKey(probe.result, trace.header.bug !== null)
     if (k !== null) {
       const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
-      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps, liveness }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
+      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps, ...phases }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug, ...(trace.header.nemesis !== undefined ? { nemesis: trace.header.nemesis } : {}) }, file)
@@ -46,7 +46,7 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
 /** `--log`: the short log of a trace file, on stdout. */
 export const printLog = (file: string): void => {
   const trace = readTrace(file)
-  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), trace.header.liveness !== false, nemesisRunOptions(trace.header.nemesis ?? null))
+  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), phasesOf(trace.header), nemesisRunOptions(trace.header.nemesis ?? null))
   for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
 }
 
@@ -78,7 +78,7 @@ export const shrunkTraceFile = (
   bug: string | null,
   bugs: ReturnType<typeof bugSwitches>
 ): { readonly min: TraceFile; readonly events: number } => {
-  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, phasesOf(r.candidate))
   const res = probe.result
   const min: TraceFile = {
     header: {
@@ -90,7 +90,7 @@ export const shrunkTraceFile = (
       steps: r.candidate.steps,
       bug,
       scenario: null,
-      ...(r.candidate.liveness === false ? { liveness: false } : {}),
+      ...phasesOf(r.candidate),
       config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
     },
     events: res.events,
@@ -123,7 +123,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   const progress = (p: ShrinkProgress) => {
     if (tty) process.stderr.write(`\rshrink: ${p.attempts} attempts, ${p.accepted} kept, tape ${p.tapeLength} draws (${p.nonZero} non-zero), ${p.steps} steps, ${p.events} events [${p.pass}]   `)
   }
-  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...(trace.header.liveness === false ? { liveness: false } : {}) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
+  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...phasesOf(trace.header) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
   if (tty) process.stderr.write("\n")
   if (r === null) {
     console.log(`shrink: ${file} does not fail when re-run; nothing to shrink`)

@@ -4,7 +4,7 @@
  */
 import { HELP, parseArgs, UsageError, type CliArgs } from "./Args.ts"
 import { DirError } from "../trace/AtomicWrite.ts"
-import { firstDivergence, readTraceFile, replayCommand, runSpec, toTraceFile, TraceReadError, writeTrace, type Outcome } from "../trace/Run.ts"
+import { firstDivergence, phasesOf, readTraceFile, replayCommand, runSpec, toTraceFile, TraceReadError, writeTrace, type Outcome } from "../trace/Run.ts"
 import { bugSwitches } from "./Bugs.ts"
 import { KNOWN_FINDINGS } from "../check/Findings.ts"
 import { summary, toJson } from "../trace/Summary.ts"
@@ -67,7 +67,7 @@ const replay = (args: CliArgs, file: string): number => {
   const { trace: recorded, text } = readTraceFile(file)
   if (recorded.header.bug !== null && !plantedBugs.some((b) => b.name === recorded.header.bug)) throw new TraceReadError(`${file}: unknown bug ${JSON.stringify(recorded.header.bug)} in its header (see --list-bugs)`)
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...(recorded.header.liveness === false ? { liveness: false } : {}), ...(recorded.header.nemesis !== undefined ? { nemesis: recorded.header.nemesis } : {}) })
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...phasesOf(recorded.header), ...(recorded.header.nemesis !== undefined ? { nemesis: recorded.header.nemesis } : {}) })
   const mismatch = replayMismatch(recorded, text, o)
   if (mismatch !== null) {
     const msg = `replay diverged: ${mismatch}`

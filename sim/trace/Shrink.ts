@@ -41,6 +41,7 @@ import { type Violation, violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { type RunResult, World } from "../world/World.ts"
+import { phasesOf } from "./Run.ts"
 
 /** A run to try: the tape (zeros past its end) and the main phase's step budget. */
 export interface Candidate {
@@ -48,6 +49,11 @@ export interface Candidate {
   readonly steps: number
   /** False: stop after the main phase (the target violation happens there). */
   readonly liveness?: boolean
+  /**
+   * The liveness phase's steps (RunOptions.livenessSteps): set only by the last pass, for a
+   * violation in the liveness phase, to end the run at the violation.
+   */
+  readonly livenessSteps?: number
   /**
    * Only while trying: replay `tape` by label, not by position — the k-th draw labelled L takes
    * the k-th value the tape has under L in `keyed.labels` (0 when there is none) — so a change
@@ -73,6 +79,8 @@ export interface Verdict {
   readonly story?: number
   /** The violation happened in the main phase (so the liveness phase is not needed). */
   readonly inMain?: boolean
+  /** Steps the main phase took (a liveness-phase violation's step is counted from there). */
+  readonly mainSteps?: number
   /** Each consumed draw's label and bound, in tape order (a world oracle knows them). */
   readonly labels?: ReadonlyArray<string>
   readonly bounds?: ReadonlyArray<number>
@@ -154,7 +162,8 @@ export const shrinkCandidate = (
   const began = bounds.now()
   let attempts = 0
   let accepted = 0
-  let cur: Candidate = { ...start, tape: trimZeros(startVerdict.tape) }
+  // A cap on the liveness phase is the last pass's to set (a shorter main phase moves the violation).
+  let cur: Candidate = { tape: trimZeros(startVerdict.tape), steps: start.steps, ...(start.liveness === false ? { liveness: false } : {}) }
   let curV = startVerdict
   let pass = "start"
   const report = () =>
@@ -401,6 +410,29 @@ export const shrinkCandidate = (
     return any
   }
 
+  /**
+   * Last (and whatever stopped the search: it is at most three runs): a violation in the liveness
+   * phase ends the run — the janitor's clean-up after it is not the story. The violation's step
+   * within the phase, or one or two more when it is only seen after the next delivery.
+   */
+  const capLiveness = (): void => {
+    if (curV.inMain !== false || cur.liveness === false || curV.mainSteps === undefined) return
+    pass = "cut liveness"
+    for (const k of [0, 1, 2]) {
+      const cap = curV.violationStep - curV.mainSteps + k
+      if (cap < 0) continue
+      const c: Candidate = { tape: cur.tape, steps: cur.steps, livenessSteps: cap }
+      attempts++
+      const v = oracle(c)
+      if (v.fails && compare({ ...c, tape: trimZeros(v.tape) }, v, cur, curV) < 0) {
+        cur = { ...c, tape: trimZeros(v.tape) }
+        curV = v
+        accepted++
+        return
+      }
+    }
+  }
+
   let stoppedBy: StoppedBy = "fixpoint"
   try {
     report()
@@ -419,6 +451,7 @@ export const shrinkCandidate = (
     if (!(e instanceof OutOfBudget)) throw e
     stoppedBy = e.why
   }
+  capLiveness()
   pass = "done"
   report()
   return { candidate: cur, verdict: curV, attempts, accepted, stoppedBy }
@@ -479,6 +512,7 @@ export const verdictOf = (
     events: r.events.length,
     story: fails ? eventsThrough(r.events, step) : r.events.length,
     inMain: step <= r.mainSteps,
+    mainSteps: r.mainSteps,
     ...(labels !== undefined ? { labels } : {}),
     ...(bounds !== undefined ? { bounds } : {}),
     senders: sendersOf(r.events),
@@ -569,7 +603,7 @@ export const worldOracle =
     let world: World | undefined
     const deliveries: Array<string> = []
     const choices = oracleChoices(c, () => world, deliveries)
-    world = new World(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...(c.liveness === false ? { liveness: false } : {}) })
+    world = new World(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...phasesOf(c) })
     const r = world.run()
     return verdictOf(r, target, choices.labels, choices.bounds, deliveries)
   }
@@ -587,8 +621,10 @@ export const shrinkWorld = (
 ): (ShrinkResult & { readonly key: string; readonly original: Verdict }) | null => {
   let world: World | undefined
   const deliveries: Array<string> = []
-  const choices = oracleChoices(start, () => world, deliveries)
-  world = new World(choices, { steps: start.steps, bugs, keepEvents: true, ...(start.liveness === false ? { liveness: false } : {}) })
+  // Without a cap on the liveness phase: the search starts from the whole run (see capLiveness).
+  const whole: Candidate = { tape: start.tape, steps: start.steps, ...(start.liveness === false ? { liveness: false } : {}) }
+  const choices = oracleChoices(whole, () => world, deliveries)
+  world = new World(choices, { steps: whole.steps, bugs, keepEvents: true, ...phasesOf(whole) })
   const r = world.run()
   const k = failureKey(r, bugPlanted)
   if (k === null) return null
@@ -597,5 +633,5 @@ export const shrinkWorld = (
   // The first kept changes (shrinkCandidate's `tighten`) drop the liveness phase when the
   // violation is in the main phase (the janitor's steps are not the story) and cut the step
   // budget to the violation.
-  return { ...shrinkCandidate(start, original, oracle, bounds, onProgress), key: k.key, original }
+  return { ...shrinkCandidate(whole, original, oracle, bounds, onProgress), key: k.key, original }
 }

@@ -56,6 +56,13 @@ export interface RunOptions {
    * violation happens in the main phase: the janitor's thousands of steps are not the story.
    */
   readonly liveness?: boolean
+  /**
+   * The liveness phase stops after this many steps (default: its own budget, LIVENESS_STEPS),
+   * and a janitor still running then is not a timeout: a shrunk run whose violation happens in
+   * the liveness phase ends there, as its trace header says (the janitor's clean-up after the
+   * violation is not the story).
+   */
+  readonly livenessSteps?: number
   /** Run the invariant checker (default true; off only to measure its cost). */
   readonly check?: boolean
   /**
@@ -503,7 +510,7 @@ export class World implements WorldHost {
     this.startAll()
     while (this.step < this.options.steps && !this.mainDone()) if (!this.tick()) break
     this.mainSteps = this.step
-    if (this.options.liveness !== false) runLiveness(this, this.mainDone())
+    if (this.options.liveness !== false) runLiveness(this, this.mainDone(), this.options.livenessSteps)
     return this.result()
   }
 
@@ -518,7 +525,7 @@ export class World implements WorldHost {
       traps.run(() => this.startAll())
       while (this.step < this.options.steps && !this.mainDone()) if (!(await this.tickOn(backend, traps))) break
       this.mainSteps = this.step
-      const live = this.options.liveness === false ? undefined : traps.run(() => beginLiveness(this, this.mainDone()))
+      const live = this.options.liveness === false ? undefined : traps.run(() => beginLiveness(this, this.mainDone(), this.options.livenessSteps))
       if (live !== undefined) {
         while (!live.over()) if (!(await this.tickOn(backend, traps))) break
         traps.run(() => live.finish())
