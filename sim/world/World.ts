@@ -152,6 +152,10 @@ export class World implements WorldHost {
   private readonly facts: Array<RunFact> = []
   private step = 0
   private mainSteps: number | undefined
+  /** See WorldHost.drawer. */
+  drawer = "world"
+  /** Indices into `kernel.pending` the next `deliver` draw chooses among (a shrinker follows picks by request). */
+  deliverable: ReadonlyArray<number> = []
   private faultsOn = true
 
   constructor(
@@ -471,10 +475,17 @@ export class World implements WorldHost {
       const until = this.delayedUntil.get(pending[i]!.id)
       if (until === undefined || until <= now) deliverable.push(i)
     }
+    this.deliverable = deliverable
     if (deliverable.length > 0) {
       const pick = deliverable[this.choices.draw(deliverable.length, "deliver")]!
       this.delayedUntil.delete(pending[pick]!.id)
-      return this.beginDelivery(pick) ?? true
+      // The fault draws are the sender's (WorldHost.drawer).
+      this.drawer = pending[pick]!.process
+      try {
+        return this.beginDelivery(pick) ?? true
+      } finally {
+        this.drawer = "world"
+      }
     }
     return this.kernel.advanceTime()
   }
