@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { join } from "node:path"
 import { decisionLines, writeReports, type ShrinkInfo } from "../../reports/Report.ts"
 import { writeSweepPage } from "../../reports/SweepPage.ts"
-import { shortLog } from "../../reports/Log.ts"
+import { shortLog, storyLog } from "../../reports/Log.ts"
 import { explainTape } from "../trace/Explain.ts"
 import { probeRun } from "../trace/Probe.ts"
 import { phasesOf, readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
@@ -43,11 +43,21 @@ export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, expl
   return { ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }), decisions: explanation === null ? [] : decisionLines(trace.events, explanation) }
 }
 
-/** `--log`: the short log of a trace file, on stdout. */
-export const printLog = (file: string): void => {
+/**
+ * `--log`: the short log of a trace file, on stdout. Of a shrunk trace (its header says how it
+ * was shrunk), the story (reports/Log.ts `storyLog`) unless `all`.
+ */
+export const printLog = (file: string, all = false): void => {
   const trace = readTrace(file)
   const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), phasesOf(trace.header), nemesisRunOptions(trace.header.nemesis ?? null))
-  for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
+  const shrunk = typeof trace.header.config === "object" && trace.header.config !== null && "shrunk" in trace.header.config
+  if (all || !shrunk) {
+    for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
+    return
+  }
+  const story = storyLog(trace.events, probe.states, trace.violations)
+  for (const l of story.lines) console.log(l)
+  if (story.folded > 0) console.log(`(${story.folded} of ${trace.events.length} events folded; every event: --log-all)`)
 }
 
 /** `--report PATH`: a trace file, or a sweep's output folder (its summary page). */

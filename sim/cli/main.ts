@@ -27,7 +27,7 @@ const runOne = (args: CliArgs, seed: number): number => {
   const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
   else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + afterFailure(o, file))
-  if (args.log) printLog(file)
+  if (args.log) printLog(file, args.logAll)
   if (args.shrink && o.exitCode !== 0) shrinkTrace(args, file)
   return o.exitCode
 }
@@ -62,7 +62,7 @@ const replayMismatch = (recorded: TraceFile, text: string, o: Outcome): string |
 }
 
 const replay = (args: CliArgs, file: string): number => {
-  if (args.log) return printLog(file), 0
+  if (args.log) return printLog(file, args.logAll), 0
   if (args.shrink) return shrinkTrace(args, file)
   const { trace: recorded, text } = readTraceFile(file)
   if (recorded.header.bug !== null && !plantedBugs.some((b) => b.name === recorded.header.bug)) throw new TraceReadError(`${file}: unknown bug ${JSON.stringify(recorded.header.bug)} in its header (see --list-bugs)`)
