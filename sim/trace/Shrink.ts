@@ -475,16 +475,27 @@ export const shrinkCandidate = (
     pass = "values"
     let any = false
     // The consumed draws (zeros included): a zero draw may also be worth another value.
-    // A process's decision or a fault is replayed by stream (`keyedFrom`): the other
-    // processes' decisions stay theirs; a delivery or the configuration by position.
+    // By position first; then a process's decision or a fault with the rest replayed by stream
+    // (`keyedFrom`), so the other processes' decisions stay theirs (a delivery or the
+    // configuration only by position).
     for (let i = Math.max(cur.tape.length, curV.tape.length) - 1; i >= 0; i--) {
       if (i >= curV.tape.length) continue
       const label = labelAt(i)
       const byStream = curV.streams !== undefined && label !== "deliver" && !label.startsWith("config.") && label !== "randomSeed"
+      let done = false
+      for (const w of alternatives(i)) {
+        if (tryCand(withValue(i, w))) {
+          any = true
+          done = true
+          break
+        }
+      }
+      if (done || !byStream) continue
       for (const w of alternatives(i)) {
         const t = curV.tape.slice()
         t[i] = w
-        if (tryCand((byStream ? keyedFrom(t) : null) ?? withValue(i, w))) {
+        const c = keyedFrom(t)
+        if (c !== null && tryCand(c)) {
           any = true
           break
         }
