@@ -93,15 +93,21 @@ const lanesIn = (v: Violation): Array<string> => {
   return out
 }
 
+/** How many lanes and commands a fold line names. */
+const FOLD_NAMES = 5
+
 /** One line saying what a run of folded events did: how many, whose, which commands. */
 const foldLine = (folded: ReadonlyArray<TraceEvent>, state: StateSummary | undefined): string => {
-  const lanes = [...new Set(folded.map(who))]
+  const all = [...new Set(folded.map(who))]
+  const lanes = [...all.slice(0, FOLD_NAMES), ...(all.length > FOLD_NAMES ? [`${all.length - FOLD_NAMES} more`] : [])]
   const cmds = new Map<string, number>()
   for (const e of folded) {
     const c = e.cmd !== "" ? e.cmd : e.call
     cmds.set(c, (cmds.get(c) ?? 0) + 1)
   }
-  const what = [...cmds].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(", ")
+  // The most frequent first, at most FOLD_NAMES of them: one line, whatever was folded.
+  const top = [...cmds].sort((a, b) => b[1] - a[1])
+  const what = [...top.slice(0, FOLD_NAMES).map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)), ...(top.length > FOLD_NAMES ? [`${top.length - FOLD_NAMES} more`] : [])].join(", ")
   const commits = folded.filter((e) => committedSeqno(e) !== null).length
   return `     … ${folded.length} event${folded.length === 1 ? "" : "s"} of ${lanes.join(", ")} folded (${what})${commits > 0 ? `; ${commits} commit${commits === 1 ? "" : "s"}, now ${state !== undefined ? stateLine(state) : "?"}` : ""}`
 }
@@ -149,8 +155,8 @@ export const storyLog = (
         e.call === "phase.liveness" ||
         (decisive !== undefined ? decisive.has(i) : inLane(e)) ||
         keptRequests.has(requestOf(e)) ||
-        // The rest of a kept command's attempt (its retry after a mismatch, its commit).
-        (before !== undefined && before.kept && before.e.cmd !== "" && before.e.cmd === e.cmd && before.e.cmdAttempt === e.cmdAttempt))
+        // The rest of a kept command (its retry after a mismatch or an Indeterminate, its commit).
+        (before !== undefined && before.kept && before.e.cmd !== "" && before.e.cmd === e.cmd && before.e.cmdAttempt <= e.cmdAttempt))
     keep.push(k)
     if (k) keptRequests.add(requestOf(e))
     lanePrev.set(who(e), { e, kept: k })
