@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { probeRun } from "../sim/trace/Probe.ts"
 import { runSpec, toTraceFile } from "../sim/trace/Run.ts"
-import { committedSeqno, shortIds, shortLog } from "./Log.ts"
+import { committedSeqno, shortIds, shortLog, storyLog } from "./Log.ts"
+import * as V from "../sim/check/Violations.ts"
 import { renderMarkdown, stateDiff } from "./Report.ts"
 
 const bug = { gcTruncatesPastRollup: true }
@@ -47,5 +48,34 @@ describe("Markdown report", () => {
     const d = stateDiff(s[0], s[1])
     expect(d.some((l) => l.startsWith("- seqno"))).toBe(true)
     expect(d.some((l) => l.startsWith("+ seqno"))).toBe(true)
+  })
+})
+
+describe("story log (a shrunk run's --log)", () => {
+  const e = (i: number, p: string, task: string, cmd: string, call: string, arg: string, fault: string, result: string) =>
+    ({ step: i, t: i * 100, p, task, cmd, cmdAttempt: 1, op: "", site: "", attempt: 1, call, arg, fault, result })
+  const key = "v3/rab12cd"
+  const events = [
+    e(1, "p0", "cmd", "compare_and_append", "consensus.cas", "s…/v1→v2", "none", "Committed"),
+    e(2, "p0", "cmd", "compare_and_append", "consensus.cas", "s…/v2→v3", "none", "Committed"),
+    e(3, "p1", "rollup", "write_rollup_blob", "blob.set", key, "none", "ok"),
+    e(4, "p1", "rollup", "add_rollup", "consensus.cas", "s…/v3→v4", "indeterminateApplied", "Indeterminate(applied: Committed)"),
+    e(5, "p0", "cmd", "compare_and_append", "consensus.cas", "s…/v4→v5", "none", "Committed"),
+    e(6, "p2", "gc-worker", "delete_and_truncate", "blob.delete", key, "none", "91B")
+  ]
+  const v = V.LiveRollupDeleted.make({ step: 6, t: 600, key: "s00000000-0000-4000-8000-000000000001/v3/rab12cd00-0000-4000-8000-000000000000", head: 5, by: { process: "p2", task: "gc-worker", cmd: "delete_and_truncate", op: "blob.delete" } })
+  it("keeps the events naming the violated blob and the decisive ones, folds the rest into lines that say what they did", () => {
+    const { lines, folded } = storyLog(events, new Map(), [v], new Set([3]))
+    expect(folded).toBe(3)
+    expect(lines[0]).toMatch(/^ {5}… 2 events of p0\/cmd folded \(compare_and_append ×2\)/)
+    expect(lines.some((l) => l.includes("blob.set v3/rab12cd"))).toBe(true)
+    expect(lines.some((l) => l.includes("Indeterminate(applied"))).toBe(true)
+    expect(lines.some((l) => l.includes("… 1 event of p0/cmd folded"))).toBe(true)
+    expect(lines.at(-1)).toMatch(/^ {2}!! INV-9 LiveRollupDeleted/)
+  })
+  it("without decisive events keeps every event of a lane that touched the blob", () => {
+    const { lines, folded } = storyLog(events, new Map(), [v])
+    expect(folded).toBe(3)
+    expect(lines.some((l) => l.includes("add_rollup"))).toBe(true)
   })
 })

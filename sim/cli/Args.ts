@@ -40,6 +40,8 @@ export interface CliArgs {
   readonly shrinkBudget: number
   readonly shrinkAttempts: number
   readonly log: boolean
+  /** `--log-all`: the short log with every event, even of a shrunk run (whose `--log` folds what the story does not need). */
+  readonly logAll: boolean
   /** Real stores (issue 12): "memory" (default), "pglite" or a postgres:// URL; and a Blob directory. */
   readonly stores: string
   readonly blobDir: string | null
@@ -75,7 +77,9 @@ usage: npm run sim -- [options]
                       writes <trace>.min.jsonl and its reports
   --shrink-budget S   wall-clock seconds a shrink may take (default 60)
   --shrink-attempts N runs a shrink may try (default 2000; keeps it deterministic)
-  --log               print the short log (with --seed, or --replay FILE instead of re-running)
+  --log               print the short log (with --seed, or --replay FILE instead of re-running); of a
+                      shrunk trace, the story: events the failure does not touch folded into one line
+  --log-all           the short log with every event
   --stores S          Consensus on memory (default), pglite (embedded) or a postgres://… server;
                       every delivered request runs on it beside the model (seeds run one by one)
   --blob-dir DIR      Blob in a fresh directory under DIR per run (removed afterwards)
@@ -125,6 +129,7 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   let shrinkBudget = 60
   let shrinkAttempts = 2000
   let log = false
+  let logAll = false
   let stores = "memory"
   let blobDir: string | null = null
   let compare = false
@@ -243,6 +248,10 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
       case "--log":
         log = true
         break
+      case "--log-all":
+        log = true
+        logAll = true
+        break
       case "--stores":
         stores = value()
         if (!["memory", "pglite"].includes(stores) && !/^postgres(ql)?:\/\/./.test(stores)) throw new UsageError(`--stores expects memory, pglite or a postgres:// URL, got ${JSON.stringify(stores)}`)
@@ -278,13 +287,13 @@ export const parseArgs = (argv: ReadonlyArray<string>, env: Env = process.env): 
   }
   return {
     seeds, sweep, replay, report, scenario, bug, nemesis, steps, jobs, shard, json, out, listScenarios, listBugs, listFindings, help, quiet, keepTraces,
-    merge, shrink, shrinkBudget, shrinkAttempts, log, stores, blobDir, compare
+    merge, shrink, shrinkBudget, shrinkAttempts, log, logAll, stores, blobDir, compare
   }
 }
 
 const FLAGS = new Set([
   "--seed", "--seeds", "--steps", "--replay", "--report", "--scenario", "--bug", "--nemesis", "--jobs", "--shard", "--shard-count", "--merge", "--json", "--out",
-  "--list-scenarios", "--list-bugs", "--list-findings", "--quiet", "--keep-traces", "--shrink", "--shrink-budget", "--shrink-attempts", "--log",
+  "--list-scenarios", "--list-bugs", "--list-findings", "--quiet", "--keep-traces", "--shrink", "--shrink-budget", "--shrink-attempts", "--log", "--log-all",
   "--stores", "--blob-dir", "--compare", "--help"
 ])
 
@@ -307,6 +316,7 @@ const APPLIES: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> =
   ["--shrink-budget", ["--seed", "--seeds", "--replay"], "it goes with --shrink"],
   ["--shrink-attempts", ["--seed", "--seeds", "--replay"], "it goes with --shrink"],
   ["--log", ["--seed", "--replay"], "the short log is of one run"],
+  ["--log-all", ["--seed", "--replay"], "the short log is of one run"],
   ["--stores", ["--seed", "--seeds"], "real stores run seeds"],
   ["--blob-dir", ["--seed", "--seeds"], "real stores run seeds"],
   ["--compare", ["--seed", "--seeds"], "it compares seeds' runs"]

@@ -8,10 +8,10 @@ import { writeFileAtomic } from "../trace/AtomicWrite.ts"
 import { join } from "node:path"
 import { decisionLines, writeReports, type ShrinkInfo } from "../../reports/Report.ts"
 import { writeSweepPage } from "../../reports/SweepPage.ts"
-import { shortLog } from "../../reports/Log.ts"
-import { explainTape } from "../trace/Explain.ts"
+import { shortLog, storyLog } from "../../reports/Log.ts"
+import { explainTape, type Explanation } from "../trace/Explain.ts"
 import { probeRun } from "../trace/Probe.ts"
-import { readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
+import { phasesOf, readTrace, replayCommand, type Outcome, PACKAGE_VERSION } from "../trace/Run.ts"
 import { shrinkWorld, worldOracle, failureKey, type ShrinkProgress } from "../trace/Shrink.ts"
 import { toJsonLines, type TraceFile, TRACE_FORMAT_VERSION } from "../trace/Trace.ts"
 import { describeConfig } from "../world/SwarmConfig.ts"
@@ -25,29 +25,66 @@ const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
  * Writes the Markdown and HTML reports of a trace file; returns their paths and, when it was
  * explained, the decisions that make it fail (one line each, as the report has them).
  */
-export const reportTrace = (file: string, shrink: ShrinkInfo | null = null, explainBudgetMs = 0): { md: string; html: string; decisions: ReadonlyArray<string> } => {
+export const reportTrace = (
+  file: string,
+  shrink: ShrinkInfo | null = null,
+  explainBudgetMs = 0
+): { md: string; html: string; decisions: ReadonlyArray<string>; decisive: ReadonlyArray<number> } => {
   const trace = readTrace(file)
   const bugs = bugSwitches(trace.header.bug)
-  const liveness = trace.header.liveness !== false
-  const probe = probeRun(trace.tape, trace.header.steps, bugs, liveness, nemesisRunOptions(trace.header.nemesis ?? null))
+  const phases = phasesOf(trace.header)
+  const probe = probeRun(trace.tape, trace.header.steps, bugs, phases, nemesisRunOptions(trace.header.nemesis ?? null))
   let explanation = null
   // Explaining re-runs the tape without the nemeses (Explain.ts knows none): not for a --nemesis trace.
   if (explainBudgetMs > 0 && trace.violations.length > 0 && trace.header.nemesis === undefined) {
     const k = failureKey(probe.result, trace.header.bug !== null)
     if (k !== null) {
       const oracle = worldOracle({ bugs, bugPlanted: trace.header.bug !== null, key: k.key })
-      explanation = explainTape({ tape: trace.tape, steps: trace.header.steps, liveness }, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs })
+      const c = { tape: trace.tape, steps: trace.header.steps, ...phases }
+      explanation = explainTape(c, probe.draws, oracle, { maxAttempts: 300, budgetMs: explainBudgetMs, now: nowMs }, oracle(c))
     }
   }
   const replay = replayCommand({ seed: trace.header.replayOf === null ? trace.header.seed : null, tape: trace.header.replayOf === null ? null : trace.tape, steps: trace.header.steps, bug: trace.header.bug, ...(trace.header.nemesis !== undefined ? { nemesis: trace.header.nemesis } : {}) }, file)
-  return { ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }), decisions: explanation === null ? [] : decisionLines(trace.events, explanation) }
+  return {
+    ...writeReports({ traceFile: file, trace, probe, replay, explanation, shrink }),
+    decisions: explanation === null ? [] : decisionLines(trace.events, explanation),
+    decisive: explanation === null ? [] : decisiveEvents(explanation)
+  }
 }
 
-/** `--log`: the short log of a trace file, on stdout. */
-export const printLog = (file: string): void => {
+/**
+ * The events decided by a fault draw (fault kind, latency, crash) that matters: the story's
+ * turning points (`storyLog`). Not deliveries: changing one reorders everything after it, so
+ * nearly every delivery "matters" and would fold nothing.
+ */
+const decisiveEvents = (ex: Explanation): Array<number> =>
+  ex.draws.filter((d) => d.matters && (d.label === "fault" || d.label.startsWith("latency") || d.label.startsWith("crash"))).map((d) => d.eventIndex)
+
+/** The decisive events a shrunk trace's header records (`shrinkTrace`), if any. */
+const decisiveOf = (trace: TraceFile): ReadonlySet<number> | undefined => {
+  const shrunk = (trace.header.config as { shrunk?: { decisive?: unknown } } | null)?.shrunk
+  return Array.isArray(shrunk?.decisive) && shrunk.decisive.every((x) => typeof x === "number") ? new Set(shrunk.decisive as Array<number>) : undefined
+}
+
+/** A shrunk run's `--log` folds (tells the story) only above this many events. */
+const STORY_FROM_EVENTS = 40
+
+/**
+ * `--log`: the short log of a trace file, on stdout. Of a shrunk trace (its header says how it
+ * was shrunk), the story (reports/Log.ts `storyLog`) unless `all`.
+ */
+export const printLog = (file: string, all = false): void => {
   const trace = readTrace(file)
-  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), trace.header.liveness !== false, nemesisRunOptions(trace.header.nemesis ?? null))
-  for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
+  const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), phasesOf(trace.header), nemesisRunOptions(trace.header.nemesis ?? null))
+  const shrunk = typeof trace.header.config === "object" && trace.header.config !== null && "shrunk" in trace.header.config
+  // A run this short reads whole: folding would only hide the few steps around the story.
+  if (all || !shrunk || trace.events.length <= STORY_FROM_EVENTS) {
+    for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
+    return
+  }
+  const story = storyLog(trace.events, probe.states, trace.violations, decisiveOf(trace))
+  for (const l of story.lines) console.log(l)
+  if (story.folded > 0) console.log(`(${story.folded} of ${trace.events.length} events folded; every event: --log-all)`)
 }
 
 /** `--report PATH`: a trace file, or a sweep's output folder (its summary page). */
@@ -78,7 +115,7 @@ export const shrunkTraceFile = (
   bug: string | null,
   bugs: ReturnType<typeof bugSwitches>
 ): { readonly min: TraceFile; readonly events: number } => {
-  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, r.candidate.liveness !== false)
+  const probe = probeRun(r.candidate.tape, r.candidate.steps, bugs, phasesOf(r.candidate))
   const res = probe.result
   const min: TraceFile = {
     header: {
@@ -90,11 +127,12 @@ export const shrunkTraceFile = (
       steps: r.candidate.steps,
       bug,
       scenario: null,
-      ...(r.candidate.liveness === false ? { liveness: false } : {}),
+      ...phasesOf(r.candidate),
       config: { ...res.config, faultPlan: res.faultPlan, summary: describeConfig(res.config), shrunk: { key: r.key, attempts: r.attempts, stoppedBy: r.stoppedBy } }
     },
     events: res.events,
-    tape: r.candidate.tape,
+    // The draws the run consumed (zeros included): what a replay of it writes, so `--replay` reproduces the file byte for byte.
+    tape: res.tape,
     violations: res.violations,
     digest: res.digest,
     exitCode: res.violations.length > 0 ? 1 : 0
@@ -123,7 +161,7 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   const progress = (p: ShrinkProgress) => {
     if (tty) process.stderr.write(`\rshrink: ${p.attempts} attempts, ${p.accepted} kept, tape ${p.tapeLength} draws (${p.nonZero} non-zero), ${p.steps} steps, ${p.events} events [${p.pass}]   `)
   }
-  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...(trace.header.liveness === false ? { liveness: false } : {}) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
+  const r = shrinkWorld({ tape: trace.tape, steps: trace.header.steps, ...phasesOf(trace.header) }, bugs, trace.header.bug !== null, { maxAttempts: args.shrinkAttempts, budgetMs: args.shrinkBudget * 1000, now: nowMs }, progress)
   if (tty) process.stderr.write("\n")
   if (r === null) {
     console.log(`shrink: ${file} does not fail when re-run; nothing to shrink`)
@@ -135,7 +173,12 @@ export const shrinkTrace = (args: Pick<CliArgs, "shrinkBudget" | "shrinkAttempts
   writeFileAtomic(out, toJsonLines(min))
   const info: ShrinkInfo = { originalFile: file, originalEvents: r.original.events, attempts: r.attempts, stoppedBy: r.stoppedBy, wallMs }
   // Explaining costs one run per draw: bounded by a share of the shrink budget.
-  const { md, html, decisions } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
+  const { md, html, decisions, decisive } = reportTrace(out, info, Math.max(5_000, args.shrinkBudget * 500))
+  // The explained turning points go into the header, for the story `--log` tells (storyLog).
+  if (decisive.length > 0) {
+    const cfg = min.header.config as { shrunk?: object }
+    writeFileAtomic(out, toJsonLines({ ...min, header: { ...min.header, config: { ...cfg, shrunk: { ...cfg.shrunk, decisive } } } }))
+  }
   const line = {
     shrunk: out,
     key: r.key,

@@ -30,7 +30,7 @@ import { KNOWN_FINDINGS } from "../check/Findings.ts"
 import { isCheckerVerdict, violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { makeDirs, writeFileAtomic } from "../trace/AtomicWrite.ts"
-import { DEFAULT_STEPS, readTrace, runSpec } from "../trace/Run.ts"
+import { DEFAULT_STEPS, phasesOf, readTrace, runSpec } from "../trace/Run.ts"
 import { failureKey, shrinkWorld, type ShrinkProgress } from "../trace/Shrink.ts"
 import { toJsonLines } from "../trace/Trace.ts"
 import { runWorld } from "../world/World.ts"
@@ -131,7 +131,7 @@ const shrinkRow = (name: string, seed: number, steps: number, bug: string | null
   writeFileAtomic(file, toJsonLines(min))
   // Through the file, as `--replay` would: the header's steps, liveness and bug, the tape.
   const back = readTrace(file)
-  const o = runSpec({ seed: null, tape: back.tape, steps: back.header.steps, bug: back.header.bug, bugs: bugSwitches(back.header.bug), keepEvents: true, ...(back.header.liveness === false ? { liveness: false } : {}) })
+  const o = runSpec({ seed: null, tape: back.tape, steps: back.header.steps, bug: back.header.bug, bugs: bugSwitches(back.header.bug), keepEvents: true, ...phasesOf(back.header) })
   const replays = failureKey(o.result, bug !== null)?.key === r.key && o.result.digest === back.digest && o.result.events.length === events
   return { key: r.key, originalEvents: r.original.events, events, steps: r.candidate.steps, tape: r.candidate.tape.length, wallMs, attempts: r.attempts, stoppedBy: r.stoppedBy, replays, file }
 }

@@ -4,7 +4,7 @@
  */
 import { HELP, parseArgs, UsageError, type CliArgs } from "./Args.ts"
 import { DirError } from "../trace/AtomicWrite.ts"
-import { firstDivergence, readTraceFile, replayCommand, runSpec, toTraceFile, TraceReadError, writeTrace, type Outcome } from "../trace/Run.ts"
+import { firstDivergence, phasesOf, readTraceFile, replayCommand, runSpec, toTraceFile, TraceReadError, writeTrace, type Outcome } from "../trace/Run.ts"
 import { bugSwitches } from "./Bugs.ts"
 import { KNOWN_FINDINGS } from "../check/Findings.ts"
 import { summary, toJson } from "../trace/Summary.ts"
@@ -27,7 +27,7 @@ const runOne = (args: CliArgs, seed: number): number => {
   const file = writeTrace(args.out, `seed-${seed}${args.bug !== null ? `-${args.bug}` : ""}`, o)
   if (args.json) console.log(JSON.stringify(toJson(o, file)))
   else console.log(summary(o, wallMs(start), file, replayCommand(o.spec, file)) + afterFailure(o, file))
-  if (args.log) printLog(file)
+  if (args.log) printLog(file, args.logAll)
   if (args.shrink && o.exitCode !== 0) shrinkTrace(args, file)
   return o.exitCode
 }
@@ -62,12 +62,12 @@ const replayMismatch = (recorded: TraceFile, text: string, o: Outcome): string |
 }
 
 const replay = (args: CliArgs, file: string): number => {
-  if (args.log) return printLog(file), 0
+  if (args.log) return printLog(file, args.logAll), 0
   if (args.shrink) return shrinkTrace(args, file)
   const { trace: recorded, text } = readTraceFile(file)
   if (recorded.header.bug !== null && !plantedBugs.some((b) => b.name === recorded.header.bug)) throw new TraceReadError(`${file}: unknown bug ${JSON.stringify(recorded.header.bug)} in its header (see --list-bugs)`)
   const start = process.hrtime.bigint()
-  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...(recorded.header.liveness === false ? { liveness: false } : {}), ...(recorded.header.nemesis !== undefined ? { nemesis: recorded.header.nemesis } : {}) })
+  const o = runSpec({ seed: recorded.header.seed, tape: recorded.tape, steps: recorded.header.steps, bug: recorded.header.bug, bugs: bugSwitches(recorded.header.bug), keepEvents: true, ...phasesOf(recorded.header), ...(recorded.header.nemesis !== undefined ? { nemesis: recorded.header.nemesis } : {}) })
   const mismatch = replayMismatch(recorded, text, o)
   if (mismatch !== null) {
     const msg = `replay diverged: ${mismatch}`

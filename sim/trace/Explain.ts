@@ -5,8 +5,14 @@
  * disappears, the draw *matters*: it is one of the few decisions that make the bug happen.
  * Each draw is mapped to where it was made (its label, the step, and the trace event it
  * decided) by a probe run (Probe.ts).
+ *
+ * With `base` (the oracle's verdict of the tape itself: labels, streams, picks), a process's
+ * decision or a fault is changed with the rest replayed by stream (Shrink.ts `Candidate.keyed`),
+ * so the change stays that one decision instead of shifting every later draw onto another
+ * process — which made nearly every draw "matter". Deliveries and the configuration are changed
+ * in place, by position.
  */
-import type { Candidate, Oracle } from "./Shrink.ts"
+import type { Candidate, Oracle, Verdict } from "./Shrink.ts"
 import type { DrawSite } from "./Probe.ts"
 
 export interface DrawVerdict extends DrawSite {
@@ -26,7 +32,8 @@ export const explainTape = (
   c: Candidate,
   sites: ReadonlyArray<DrawSite>,
   oracle: Oracle,
-  bounds: { readonly maxAttempts: number; readonly budgetMs: number; readonly now: () => number }
+  bounds: { readonly maxAttempts: number; readonly budgetMs: number; readonly now: () => number },
+  base?: Verdict
 ): Explanation => {
   const began = bounds.now()
   const out: Array<DrawVerdict> = []
@@ -43,7 +50,12 @@ export const explainTape = (
     const alt = s.value !== 0 ? 0 : 2 ** 32 - 1
     const next = tape.slice()
     next[s.index] = alt
-    const v = oracle({ ...c, tape: next })
+    const byStream = base?.labels !== undefined && base.streams !== undefined && s.label !== "deliver" && !s.label.startsWith("config.") && s.label !== "randomSeed"
+    const v = oracle(
+      byStream
+        ? { ...c, tape: next, keyed: { labels: base.labels!, streams: base.streams!, ...(base.deliveries !== undefined ? { deliveries: base.deliveries } : {}) } }
+        : { ...c, tape: next }
+    )
     out.push({ ...s, alt, matters: !v.fails })
   }
   return { draws: out.sort((a, b) => a.index - b.index), untried }

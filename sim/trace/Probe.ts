@@ -60,7 +60,8 @@ export const probeRun = (
   tape: ReadonlyArray<number>,
   steps: number,
   bugs: Partial<BugSwitchesShape>,
-  liveness = true,
+  /** How the phases end (Run.ts `phasesOf` of the trace header). */
+  phases: { readonly liveness?: boolean; readonly livenessSteps?: number } = {},
   /** The run's nemeses (`--nemesis`, from the trace header): the probe must run the same world. */
   nemesis: Pick<RunOptions, "nemesis" | "gcNemesis"> = {}
 ): ProbeResult => {
@@ -108,7 +109,7 @@ export const probeRun = (
       return inner.bounds
     }
   }
-  const w = new World(probe, { steps, bugs, keepEvents: true, liveness, ...nemesis })
+  const w = new World(probe, { steps, bugs, keepEvents: true, ...phases, ...nemesis })
   world = w
   const result = w.run()
   sample()

@@ -29,15 +29,26 @@ export interface RunSpec {
   readonly keepEvents: boolean
   /** False: no liveness phase (a shrunk run; the trace header says so). */
   readonly liveness?: boolean
+  /** The liveness phase's steps (a shrunk run cut at its violation; the trace header says so). */
+  readonly livenessSteps?: number
   /** `--nemesis` (NemesisMode.ts); absent: the seed's own draw. */
   readonly nemesis?: NemesisMode
 }
+
+/**
+ * How a run's phases end, as a trace header (or a RunSpec) records them: no liveness phase, or
+ * one cut after `livenessSteps` steps; empty for a normal run. Every replay goes through this.
+ */
+export const phasesOf = (h: { readonly liveness?: boolean | undefined; readonly livenessSteps?: number | undefined }): { liveness?: false; livenessSteps?: number } => ({
+  ...(h.liveness === false ? { liveness: false as const } : {}),
+  ...(h.liveness !== false && h.livenessSteps !== undefined ? { livenessSteps: h.livenessSteps } : {})
+})
 
 const worldOptions = (spec: RunSpec) => ({
   steps: spec.steps,
   bugs: spec.bugs,
   keepEvents: spec.keepEvents,
-  ...(spec.liveness === false ? { liveness: false } : {}),
+  ...phasesOf(spec),
   ...nemesisRunOptions(spec.nemesis ?? null)
 })
 
@@ -72,7 +83,7 @@ export const toTraceFile = (o: Outcome, replayOf: string | null = null): TraceFi
     steps: o.spec.steps,
     bug: o.spec.bug,
     scenario: null,
-    ...(o.spec.liveness === false ? { liveness: false } : {}),
+    ...phasesOf(o.spec),
     ...(o.spec.nemesis !== undefined ? { nemesis: o.spec.nemesis } : {}),
     config: { ...o.result.config, faultPlan: o.result.faultPlan, summary: describeConfig(o.result.config) }
   },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { type Candidate, failureKey, shrinkCandidate, shrinkWorld, trimZeros, type Verdict } from "./Shrink.ts"
+import { type Candidate, failureKey, shrinkCandidate, shrinkWorld, streamOf, trimZeros, type Verdict, worldOracle } from "./Shrink.ts"
+import { phasesOf } from "./Run.ts"
 import * as V from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import { runWorld } from "../world/World.ts"
@@ -116,5 +117,47 @@ describe("failureKey", () => {
   })
   it("trimZeros drops trailing zeros only", () => {
     expect(trimZeros([0, 1, 0, 0])).toEqual([0, 1])
+  })
+})
+
+describe("the liveness phase cut (RunOptions.livenessSteps) and draw streams", () => {
+  it("a capped liveness phase stops after that many steps, with no LIVENESS-TIMEOUT for the cut, and replays through phasesOf", () => {
+    const whole = runWorld(Choices.seeded(1), { steps: 30, keepEvents: true })
+    expect(whole.steps - whole.mainSteps).toBeGreaterThan(3)
+    const cut = runWorld(Choices.recorded(whole.tape), { steps: 30, keepEvents: true, ...phasesOf({ livenessSteps: 3 }) })
+    expect(cut.steps - cut.mainSteps).toBe(3)
+    expect(cut.violations.some((v) => v._tag === "LivenessTimeout")).toBe(false)
+    expect(cut.events.length).toBeLessThan(whole.events.length)
+    // Everything up to the cut is the same run.
+    expect(cut.events).toEqual(whole.events.slice(0, cut.events.length))
+    expect(phasesOf({ liveness: false, livenessSteps: 3 })).toEqual({ liveness: false })
+    expect(phasesOf({})).toEqual({})
+  })
+  it("the oracle attributes every draw to a stream: a process's decisions to it, a fault to the request's sender", () => {
+    const tape = runWorld(Choices.seeded(3), { steps: 80, keepEvents: false }).tape
+    const v = worldOracle({ bugs: {}, bugPlanted: false, key: "none" })({ tape, steps: 80 })
+    expect(v.streams?.length).toBe(v.labels?.length)
+    v.labels!.forEach((l, i) => {
+      const s = v.streams![i]!
+      if (l.startsWith("config.") || l === "randomSeed" || l === "deliver") expect(s).toBe("world")
+      if (/^(writer|reader|inspector)\./.test(l)) expect(s).toMatch(/^p[0-9]+$/)
+    })
+    // Each fault draw follows the delivery it is for, and is the picked request's sender's.
+    v.labels!.forEach((l, i) => {
+      if (l !== "fault") return
+      let d = i - 1
+      while (v.labels![d] !== "deliver") d--
+      const pick = v.deliveries![v.labels!.slice(0, d + 1).filter((x) => x === "deliver").length - 1]!
+      expect(pick).not.toBe("?")
+      expect(streamOf(pick.split("/")[0]!)).toBe(v.streams![i])
+    })
+  })
+  it("replayed by stream and label, the unchanged tape is the same run", () => {
+    const tape = runWorld(Choices.seeded(3), { steps: 80, keepEvents: false }).tape
+    const o = worldOracle({ bugs: {}, bugPlanted: false, key: "none" })
+    const v = o({ tape, steps: 80 })
+    const k = o({ tape: v.tape, steps: 80, keyed: { labels: v.labels!, streams: v.streams!, deliveries: v.deliveries! } })
+    expect(k.tape).toEqual(v.tape)
+    expect(k.events).toBe(v.events)
   })
 })

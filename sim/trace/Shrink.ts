@@ -41,6 +41,7 @@ import { type Violation, violationKind } from "../check/Violations.ts"
 import { Choices } from "../kernel/Choices.ts"
 import type { BugSwitchesShape } from "../../core/BugSwitches.ts"
 import { type RunResult, World } from "../world/World.ts"
+import { phasesOf } from "./Run.ts"
 
 /** A run to try: the tape (zeros past its end) and the main phase's step budget. */
 export interface Candidate {
@@ -49,6 +50,11 @@ export interface Candidate {
   /** False: stop after the main phase (the target violation happens there). */
   readonly liveness?: boolean
   /**
+   * The liveness phase's steps (RunOptions.livenessSteps): set only by the last pass, for a
+   * violation in the liveness phase, to end the run at the violation.
+   */
+  readonly livenessSteps?: number
+  /**
    * Only while trying: replay `tape` by label, not by position — the k-th draw labelled L takes
    * the k-th value the tape has under L in `keyed.labels` (0 when there is none) — so a change
    * to who runs when leaves each kind of decision (a writer's actions, the faults in order) as
@@ -56,7 +62,13 @@ export interface Candidate {
    * process's (`p1`) or task's (`p1/rollup`) requests only when nothing else can go. A kept
    * candidate is the tape of the values actually drawn, replayed by position (`worldOracle`).
    */
-  readonly keyed?: { readonly labels: ReadonlyArray<string>; readonly deliveries?: ReadonlyArray<string>; readonly starve?: string }
+  readonly keyed?: {
+    readonly labels: ReadonlyArray<string>
+    /** Each draw's stream (Verdict.streams): with them a draw is keyed by stream and label, so each process keeps its own decisions and faults. */
+    readonly streams?: ReadonlyArray<string>
+    readonly deliveries?: ReadonlyArray<string>
+    readonly starve?: string
+  }
 }
 
 /** What one try of a candidate showed. */
@@ -73,6 +85,8 @@ export interface Verdict {
   readonly story?: number
   /** The violation happened in the main phase (so the liveness phase is not needed). */
   readonly inMain?: boolean
+  /** Steps the main phase took (a liveness-phase violation's step is counted from there). */
+  readonly mainSteps?: number
   /** Each consumed draw's label and bound, in tape order (a world oracle knows them). */
   readonly labels?: ReadonlyArray<string>
   readonly bounds?: ReadonlyArray<number>
@@ -80,6 +94,8 @@ export interface Verdict {
   readonly senders?: ReadonlyArray<string>
   /** The request each `deliver` draw picked (`process/task/op`), in order (a keyed replay follows them). */
   readonly deliveries?: ReadonlyArray<string>
+  /** Each consumed draw's stream (`streamOf` the world's drawer): "p1", …, or "world". */
+  readonly streams?: ReadonlyArray<string>
 }
 
 export type Oracle = (c: Candidate) => Verdict
@@ -136,6 +152,9 @@ class OutOfBudget extends Error {
   }
 }
 
+/** The processes every world has (a writer and a reader, SwarmConfig); extra ones come after. */
+const BASE_PROCESSES = 2
+
 /** Draws with at most this many values are tried at every value; larger ones are halved. */
 const SMALL_BOUND = 8
 
@@ -154,7 +173,8 @@ export const shrinkCandidate = (
   const began = bounds.now()
   let attempts = 0
   let accepted = 0
-  let cur: Candidate = { ...start, tape: trimZeros(startVerdict.tape) }
+  // A cap on the liveness phase is the last pass's to set (a shorter main phase moves the violation).
+  let cur: Candidate = { tape: trimZeros(startVerdict.tape), steps: start.steps, ...(start.liveness === false ? { liveness: false } : {}) }
   let curV = startVerdict
   let pass = "start"
   const report = () =>
@@ -296,7 +316,8 @@ export const shrinkCandidate = (
           cs.push({ ...cur, tape: t })
         }
         if (v > 1) cs.push({ ...cur, tape: [...cur.tape.slice(0, i), 0, ...cur.tape.slice(i + 1 + v)] })
-        // The same, replayed by label: the remaining processes keep their own decisions.
+        // The same, replayed by stream and label: the remaining processes keep their own
+        // decisions (the processes after the dropped one are renamed one down, as the world will).
         const labels = curV.labels
         if (labels !== undefined) {
           for (let k = 0; k < v; k++) {
@@ -305,7 +326,14 @@ export const shrinkCandidate = (
             t[i] = v - 1
             t.splice(i + 1 + k, 1)
             l.splice(i + 1 + k, 1)
-            cs.push({ ...cur, tape: t, keyed: { labels: l } })
+            const dropped = BASE_PROCESSES + k
+            const streams = curV.streams?.slice()
+            streams?.splice(i + 1 + k, 1)
+            const renamed = streams?.map((s) => {
+              const m = /^p([0-9]+)$/.exec(s)
+              return m !== null && Number(m[1]) > dropped ? `p${Number(m[1]) - 1}` : s
+            })
+            cs.push({ ...cur, tape: t, keyed: { labels: l, ...(renamed !== undefined ? { streams: renamed } : {}) } })
           }
         }
       } else for (const w of alternatives(i)) cs.push(withValue(i, w))
@@ -379,8 +407,66 @@ export const shrinkCandidate = (
     let any = false
     for (const who of curV.senders ?? []) {
       if (!(curV.senders ?? []).includes(who)) continue
-      if (curV.labels === undefined) return any
-      if (tryCand({ ...cur, tape: curV.tape, keyed: { labels: curV.labels, starve: who, ...(curV.deliveries !== undefined ? { deliveries: curV.deliveries } : {}) } })) any = true
+      const c = keyedFrom(curV.tape, who)
+      if (c === null) return any
+      if (tryCand(c)) any = true
+    }
+    return any
+  }
+
+  /**
+   * The run's tape replayed by stream and label (`Candidate.keyed`), with `tape` in place of the
+   * consumed draws: a change to one process's decision leaves every other process's, and the
+   * faults each one meets, as they were. Null without labels (synthetic oracles).
+   */
+  const keyedFrom = (tape: ReadonlyArray<number>, starve?: string): Candidate | null =>
+    curV.labels === undefined
+      ? null
+      : {
+          ...cur,
+          tape,
+          keyed: {
+            labels: curV.labels,
+            ...(curV.streams !== undefined ? { streams: curV.streams } : {}),
+            ...(curV.deliveries !== undefined ? { deliveries: curV.deliveries } : {}),
+            ...(starve !== undefined ? { starve } : {})
+          }
+        }
+
+  /**
+   * Each process in turn does nothing (pauses) from its j-th action on, for the smallest j that
+   * still fails (binary search, replayed by stream): the actions a failure does not need leave
+   * the story without moving any other process's decisions.
+   */
+  const quiet = (): boolean => {
+    pass = "quiet"
+    let any = false
+    const procs = [...new Set(curV.streams ?? [])].filter((s) => s !== "world").sort().reverse()
+    for (const p of procs) {
+      const actions = (): Array<number> => {
+        const out: Array<number> = []
+        curV.streams?.forEach((s, i) => {
+          if (s === p && (curV.labels?.[i] ?? "").endsWith(".action") && (curV.tape[i] ?? 0) !== (curV.bounds?.[i] ?? 1) - 1) out.push(i)
+        })
+        return out
+      }
+      const paused = (from: number): Candidate | null => {
+        const t = curV.tape.slice()
+        const idx = actions()
+        for (const i of idx.slice(from)) t[i] = (curV.bounds?.[i] ?? 1) - 1
+        return keyedFrom(t)
+      }
+      let lo = 0
+      let hi = actions().length
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2)
+        const c = paused(mid)
+        if (c !== null && tryCand(c)) {
+          any = true
+          hi = Math.min(mid, actions().length)
+          lo = Math.min(lo, hi)
+        } else lo = mid + 1
+      }
     }
     return any
   }
@@ -389,16 +475,56 @@ export const shrinkCandidate = (
     pass = "values"
     let any = false
     // The consumed draws (zeros included): a zero draw may also be worth another value.
+    // By position first; then a process's decision or a fault with the rest replayed by stream
+    // (`keyedFrom`), so the other processes' decisions stay theirs (a delivery or the
+    // configuration only by position).
     for (let i = Math.max(cur.tape.length, curV.tape.length) - 1; i >= 0; i--) {
       if (i >= curV.tape.length) continue
+      const label = labelAt(i)
+      const byStream = curV.streams !== undefined && label !== "deliver" && !label.startsWith("config.") && label !== "randomSeed"
+      let done = false
       for (const w of alternatives(i)) {
         if (tryCand(withValue(i, w))) {
+          any = true
+          done = true
+          break
+        }
+      }
+      if (done || !byStream) continue
+      for (const w of alternatives(i)) {
+        const t = curV.tape.slice()
+        t[i] = w
+        const c = keyedFrom(t)
+        if (c !== null && tryCand(c)) {
           any = true
           break
         }
       }
     }
     return any
+  }
+
+  /**
+   * Last (and whatever stopped the search: it is at most three runs): a violation in the liveness
+   * phase ends the run — the janitor's clean-up after it is not the story. The violation's step
+   * within the phase, or one or two more when it is only seen after the next delivery.
+   */
+  const capLiveness = (): void => {
+    if (curV.inMain !== false || cur.liveness === false || curV.mainSteps === undefined) return
+    pass = "cut liveness"
+    for (const k of [0, 1, 2]) {
+      const cap = curV.violationStep - curV.mainSteps + k
+      if (cap < 0) continue
+      const c: Candidate = { tape: cur.tape, steps: cur.steps, livenessSteps: cap }
+      attempts++
+      const v = oracle(c)
+      if (v.fails && compare({ ...c, tape: trimZeros(v.tape) }, v, cur, curV) < 0) {
+        cur = { ...c, tape: trimZeros(v.tape) }
+        curV = v
+        accepted++
+        return
+      }
+    }
   }
 
   let stoppedBy: StoppedBy = "fixpoint"
@@ -409,7 +535,7 @@ export const shrinkCandidate = (
       // The step budget again after every pass (a few runs when nothing changed): for a
       // violation in the liveness phase it is the cheapest cut there is.
       let any = false
-      for (const p of [config, starve, truncate, deleteSteps, () => chunks("zero"), values]) {
+      for (const p of [config, starve, quiet, truncate, deleteSteps, () => chunks("zero"), values]) {
         any = cutSteps() || any
         any = p() || any
       }
@@ -419,6 +545,7 @@ export const shrinkCandidate = (
     if (!(e instanceof OutOfBudget)) throw e
     stoppedBy = e.why
   }
+  capLiveness()
   pass = "done"
   report()
   return { candidate: cur, verdict: curV, attempts, accepted, stoppedBy }
@@ -479,6 +606,7 @@ export const verdictOf = (
     events: r.events.length,
     story: fails ? eventsThrough(r.events, step) : r.events.length,
     inMain: step <= r.mainSteps,
+    mainSteps: r.mainSteps,
     ...(labels !== undefined ? { labels } : {}),
     ...(bounds !== undefined ? { bounds } : {}),
     senders: sendersOf(r.events),
@@ -502,41 +630,50 @@ const sendersOf = (events: RunResult["events"]): Array<string> => {
 type Pending = { readonly process: string; readonly op: string; readonly complete: { readonly by: { readonly task: string } } }
 const requestId = (r: Pending): string => `${r.process}/${r.complete.by.task}/${r.op}`
 
+/** A draw's stream: the process it is for (a restarted `p1.2` goes on with `p1`'s), or "world". */
+export const streamOf = (drawer: string): string => drawer.replace(/\.[0-9]+$/, "")
+
 /**
- * The Choices of an oracle run. It records which request each `deliver` draw picked (from the
- * world's pending requests: the draw's bound equals their count unless a latency fault holds
- * one back, and only then is the pick known). A plain candidate replays its tape by position;
- * a `keyed` one by label (see `Candidate.keyed`), and its `deliver` draws follow the recorded
+ * The Choices of an oracle run. It records each draw's stream (WorldHost.drawer) and which
+ * request each `deliver` draw picked. A plain candidate replays its tape by position; a `keyed`
+ * one by stream and label (see `Candidate.keyed`), and its `deliver` draws follow the recorded
  * picks — the same process, task and call, whatever its index now — skipping the starved
  * sender's, which go only when nothing else can.
  */
-const oracleChoices = (c: Candidate, world: () => World | undefined, deliveries: Array<string>): Choices => {
+const oracleChoices = (c: Candidate, world: () => World | undefined, deliveries: Array<string>, streams: Array<string>): Choices => {
   const keyed = c.keyed
+  const keyOf = (stream: string, label: string) => (keyed?.streams !== undefined ? `${stream}|${label}` : label)
   const queues = new Map<string, Array<number>>()
   keyed?.labels.forEach((l, i) => {
-    const q = queues.get(l)
-    if (q === undefined) queues.set(l, [c.tape[i] ?? 0])
+    const k = keyOf(keyed.streams?.[i] ?? "world", l)
+    const q = queues.get(k)
+    if (q === undefined) queues.set(k, [c.tape[i] ?? 0])
     else q.push(c.tape[i] ?? 0)
   })
   const taken = new Map<string, number>()
   const starve = keyed?.starve
-  const starved = (r: Pending) => r.process === starve || `${r.process}/${r.complete.by.task}` === starve
+  const starved = (r: Pending) => r.process === starve || streamOf(r.process) === starve || `${r.process}/${r.complete.by.task}` === starve
   const picks = (keyed?.deliveries ?? []).filter((d) => starve === undefined || !(d.startsWith(`${starve}/`)))
   let nextPick = 0
   let position = 0
   return Choices.fromSource(
     (bound, label) => {
+      const w = world()
+      const stream = streamOf(w?.drawer ?? "world")
+      streams.push(stream)
       let v: number
       if (keyed === undefined) v = (c.tape[position] ?? 0) % bound
       else {
-        const k = taken.get(label) ?? 0
-        taken.set(label, k + 1)
-        v = (queues.get(label)?.[k] ?? 0) % bound
+        const key = keyOf(stream, label)
+        const k = taken.get(key) ?? 0
+        taken.set(key, k + 1)
+        v = (queues.get(key)?.[k] ?? 0) % bound
       }
       position++
       if (label !== "deliver") return v
-      const pending = world()?.kernel.pending
-      if (pending === undefined || pending.length !== bound) {
+      const all = w?.kernel.pending
+      const pending = all === undefined || w === undefined || w.deliverable.length !== bound ? undefined : w.deliverable.map((i) => all[i]!)
+      if (pending === undefined) {
         deliveries.push("?")
         return v
       }
@@ -568,10 +705,11 @@ export const worldOracle =
   (c) => {
     let world: World | undefined
     const deliveries: Array<string> = []
-    const choices = oracleChoices(c, () => world, deliveries)
-    world = new World(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...(c.liveness === false ? { liveness: false } : {}) })
+    const streams: Array<string> = []
+    const choices = oracleChoices(c, () => world, deliveries, streams)
+    world = new World(choices, { steps: c.steps, bugs: target.bugs, keepEvents: true, ...phasesOf(c) })
     const r = world.run()
-    return verdictOf(r, target, choices.labels, choices.bounds, deliveries)
+    return { ...verdictOf(r, target, choices.labels, choices.bounds, deliveries), streams }
   }
 
 /**
@@ -587,15 +725,18 @@ export const shrinkWorld = (
 ): (ShrinkResult & { readonly key: string; readonly original: Verdict }) | null => {
   let world: World | undefined
   const deliveries: Array<string> = []
-  const choices = oracleChoices(start, () => world, deliveries)
-  world = new World(choices, { steps: start.steps, bugs, keepEvents: true, ...(start.liveness === false ? { liveness: false } : {}) })
+  const streams: Array<string> = []
+  // Without a cap on the liveness phase: the search starts from the whole run (see capLiveness).
+  const whole: Candidate = { tape: start.tape, steps: start.steps, ...(start.liveness === false ? { liveness: false } : {}) }
+  const choices = oracleChoices(whole, () => world, deliveries, streams)
+  world = new World(choices, { steps: whole.steps, bugs, keepEvents: true, ...phasesOf(whole) })
   const r = world.run()
   const k = failureKey(r, bugPlanted)
   if (k === null) return null
   const oracle = worldOracle({ bugs, bugPlanted, key: k.key })
-  const original = verdictOf(r, { bugs, bugPlanted, key: k.key }, choices.labels, choices.bounds, deliveries)
+  const original = { ...verdictOf(r, { bugs, bugPlanted, key: k.key }, choices.labels, choices.bounds, deliveries), streams }
   // The first kept changes (shrinkCandidate's `tighten`) drop the liveness phase when the
   // violation is in the main phase (the janitor's steps are not the story) and cut the step
   // budget to the violation.
-  return { ...shrinkCandidate(start, original, oracle, bounds, onProgress), key: k.key, original }
+  return { ...shrinkCandidate(whole, original, oracle, bounds, onProgress), key: k.key, original }
 }

@@ -70,6 +70,8 @@ export const TraceHeader = Schema.Struct({
   scenario: Schema.NullOr(Schema.String),
   /** False for a shrunk run that stops after its main phase (see RunOptions.liveness). */
   liveness: Schema.optional(Schema.Boolean),
+  /** A shrunk run whose violation happens in the liveness phase: the phase's steps (RunOptions.livenessSteps). */
+  livenessSteps: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   /** `--nemesis` when given (sim/world/NemesisMode.ts); replay runs the same nemeses. */
   nemesis: Schema.optional(Schema.Literal("off", "delete", "wipe", "gc", "all")),
   config: Schema.Unknown

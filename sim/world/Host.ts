@@ -25,6 +25,12 @@ export interface WorldHost extends SimStoreHost {
   readonly metrics: MetricsRegistry
   readonly bugs: BugSwitchesShape
   readonly stepCount: number
+  /**
+   * Whose decision the next draw is: a process's name while it draws, the sender of the request
+   * being delivered while its fault is drawn, else "world". Read by a shrinker that replays each
+   * one's draws as its own stream (sim/trace/Shrink.ts); it never changes a draw.
+   */
+  drawer: string
   /** One driver iteration; false when nothing can happen any more. */
   tick(): boolean
   /** Ends the main phase: no more faults or restarts, every process stopped. */

@@ -28,8 +28,12 @@ export interface LivenessPhase {
   readonly finish: () => void
 }
 
-export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
-  const phase = beginLiveness(world, finishedMain)
+/**
+ * `cap`: a shrunk run's liveness budget (RunOptions.livenessSteps): the phase stops after that
+ * many steps, and a janitor still running then is the cut, not a LIVENESS-TIMEOUT.
+ */
+export const runLiveness = (world: WorldHost, finishedMain: boolean, cap?: number): void => {
+  const phase = beginLiveness(world, finishedMain, cap)
   if (phase === undefined) return
   while (!phase.over()) if (!world.tick()) break
   phase.finish()
@@ -39,11 +43,11 @@ export const runLiveness = (world: WorldHost, finishedMain: boolean): void => {
  * Starts the phase (the janitor is forked, nothing runs yet); undefined when there is nothing
  * to check. Split from its loop so a driver awaiting a real backend shares it (World.runOn).
  */
-export const beginLiveness = (world: WorldHost, finishedMain: boolean): LivenessPhase | undefined => {
+export const beginLiveness = (world: WorldHost, finishedMain: boolean, cap?: number): LivenessPhase | undefined => {
   world.stopFaultsAndProcesses()
   if (world.consensus.rows(world.shardId).length === 0) {
     // A shard that exists only in Blob: the audit reads the in-memory model only (it lists).
-    auditBlobOnlyShard(world)
+    auditBlobOnlyShard(world, cap)
     return undefined
   }
   world.record("janitor", "phase.liveness", finishedMain ? "main finished" : "main cut at step budget", "none", "start")
@@ -71,10 +75,10 @@ export const beginLiveness = (world: WorldHost, finishedMain: boolean): Liveness
   const fiber = world.kernel.fork(janitor)
   let janitorExit: Exit.Exit<void, unknown> | undefined
   fiber.addObserver((e) => (janitorExit = e))
-  const budget = world.stepCount + LIVENESS_STEPS
+  const budget = world.stepCount + (cap ?? LIVENESS_STEPS)
   return {
     over: () => janitorExit !== undefined || world.stepCount >= budget,
-    finish: () => finishLiveness(world, janitorExit, gcTarget, report, gc)
+    finish: () => (cap !== undefined && janitorExit === undefined ? undefined : finishLiveness(world, janitorExit, gcTarget, report, gc))
   }
 }
 
@@ -129,7 +133,7 @@ const compareLeaks = (world: WorldHost, report: { leaked: ReadonlyArray<{ key: s
  * A janitor that does not open the shard (opening would initialize it) runs the detector, which
  * must report every one of those blobs as leaked.
  */
-const auditBlobOnlyShard = (world: WorldHost): void => {
+const auditBlobOnlyShard = (world: WorldHost, cap: number | undefined): void => {
   if (world.blob.unsafeList(BlobKey.shardPrefix(world.shardId)).length === 0) return
   world.metrics.inc(BLOB_ONLY_MARK)
   world.record("janitor", "phase.liveness", "shard only in Blob", "none", "start")
@@ -141,8 +145,9 @@ const auditBlobOnlyShard = (world: WorldHost): void => {
   const fiber = world.kernel.fork(janitor)
   let exit: Exit.Exit<void, unknown> | undefined
   fiber.addObserver((e) => (exit = e))
-  const budget = world.stepCount + LIVENESS_STEPS
+  const budget = world.stepCount + (cap ?? LIVENESS_STEPS)
   while (exit === undefined && world.stepCount < budget) if (!world.tick()) break
+  if (exit === undefined && cap !== undefined) return
   if (exit === undefined) return world.violation(V.LivenessTimeout, { budget: LIVENESS_STEPS })
   if (Exit.isFailure(exit)) return world.onProcessFailure("janitor", exit.cause, "liveness phase")
   const reported = compareLeaks(world, report)

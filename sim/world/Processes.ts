@@ -61,7 +61,15 @@ export const startProcess = (world: WorldHost, role: Role, index: number, incarn
         client,
         shardId: world.shardId,
         ops: world.config.opsPerProcess,
-        draw: (bound, label) => Effect.sync(() => world.choices.draw(bound, label)),
+        draw: (bound, label) =>
+          Effect.sync(() => {
+            world.drawer = name
+            try {
+              return world.choices.draw(bound, label)
+            } finally {
+              world.drawer = "world"
+            }
+          }),
         onAppended: (writerId, seqno, batch) => world.checker.onAcked({ _tag: "Append", process: name, writerId, seqno, batch }),
         onDowngraded: (readerId, seqno, since) => world.checker.onAcked({ _tag: "Downgrade", process: name, readerId, seqno, since })
       })

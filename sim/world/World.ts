@@ -56,6 +56,13 @@ export interface RunOptions {
    * violation happens in the main phase: the janitor's thousands of steps are not the story.
    */
   readonly liveness?: boolean
+  /**
+   * The liveness phase stops after this many steps (default: its own budget, LIVENESS_STEPS),
+   * and a janitor still running then is not a timeout: a shrunk run whose violation happens in
+   * the liveness phase ends there, as its trace header says (the janitor's clean-up after the
+   * violation is not the story).
+   */
+  readonly livenessSteps?: number
   /** Run the invariant checker (default true; off only to measure its cost). */
   readonly check?: boolean
   /**
@@ -145,6 +152,10 @@ export class World implements WorldHost {
   private readonly facts: Array<RunFact> = []
   private step = 0
   private mainSteps: number | undefined
+  /** See WorldHost.drawer. */
+  drawer = "world"
+  /** Indices into `kernel.pending` the next `deliver` draw chooses among (a shrinker follows picks by request). */
+  deliverable: ReadonlyArray<number> = []
   private faultsOn = true
 
   constructor(
@@ -464,10 +475,17 @@ export class World implements WorldHost {
       const until = this.delayedUntil.get(pending[i]!.id)
       if (until === undefined || until <= now) deliverable.push(i)
     }
+    this.deliverable = deliverable
     if (deliverable.length > 0) {
       const pick = deliverable[this.choices.draw(deliverable.length, "deliver")]!
       this.delayedUntil.delete(pending[pick]!.id)
-      return this.beginDelivery(pick) ?? true
+      // The fault draws are the sender's (WorldHost.drawer).
+      this.drawer = pending[pick]!.process
+      try {
+        return this.beginDelivery(pick) ?? true
+      } finally {
+        this.drawer = "world"
+      }
     }
     return this.kernel.advanceTime()
   }
@@ -503,7 +521,7 @@ export class World implements WorldHost {
     this.startAll()
     while (this.step < this.options.steps && !this.mainDone()) if (!this.tick()) break
     this.mainSteps = this.step
-    if (this.options.liveness !== false) runLiveness(this, this.mainDone())
+    if (this.options.liveness !== false) runLiveness(this, this.mainDone(), this.options.livenessSteps)
     return this.result()
   }
 
@@ -518,7 +536,7 @@ export class World implements WorldHost {
       traps.run(() => this.startAll())
       while (this.step < this.options.steps && !this.mainDone()) if (!(await this.tickOn(backend, traps))) break
       this.mainSteps = this.step
-      const live = this.options.liveness === false ? undefined : traps.run(() => beginLiveness(this, this.mainDone()))
+      const live = this.options.liveness === false ? undefined : traps.run(() => beginLiveness(this, this.mainDone(), this.options.livenessSteps))
       if (live !== undefined) {
         while (!live.over()) if (!(await this.tickOn(backend, traps))) break
         traps.run(() => live.finish())
