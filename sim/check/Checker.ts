@@ -26,6 +26,7 @@ import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
 import { ProposalWatch } from "./Proposals.ts"
 import { GcAudit } from "./GcAudit.ts"
+import { OpenWatch } from "./OpenAudit.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -72,6 +73,8 @@ export class Checker {
   readonly ledger = new BlobLedger()
   /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
   readonly gcAudit = new GcAudit()
+  /** Each process's open of the shard (sim/check/OpenAudit.ts). */
+  private readonly opens = new OpenWatch()
   checks = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
@@ -394,6 +397,28 @@ export class Checker {
   forgetProcess(process: string): void {
     this.cachedSeqnos.delete(process)
     this.cachedSeen.delete(process)
+    this.opens.forget(process)
+  }
+
+  /** A Consensus scan by `by` was performed (OpenAudit.ts: the head an open first saw). */
+  onScanned(by: RequestBy): void {
+    if (this.enabled) this.opens.onScan(by, this.head)
+  }
+
+  /** A blob write by `by` was performed (OpenAudit.ts: the initial rollups an open wrote). */
+  onBlobSet(key: string, by: RequestBy): void {
+    if (!this.enabled) return
+    const p = BlobKey.parseIds(key)
+    this.opens.onBlobSet(by, key, Either.isRight(p) && p.right[1]._tag === "Rollup" && p.right[1].seqno === 1)
+  }
+
+  /** `process` returned from opening the shard holding state `seqno` (OpenAudit.ts). */
+  onOpened(process: string, seqno: number): void {
+    if (!this.enabled) return
+    for (const p of this.opens.onOpened(process, seqno, (k) => this.everReferenced.has(k) || !this.blob.has(k))) {
+      if (p.kind === "OpenedStale") this.fail(V.OpenedStale, { process: p.process, seqno: p.seqno, headAtFirstScan: p.headAtFirstScan })
+      else this.fail(V.OpenInitRollupWrong, { process: p.process, key: p.key, openedAt: p.openedAt, problem: p.problem })
+    }
   }
 
   /** Snapshot invariants, after every delivered request. */

@@ -166,6 +166,22 @@ export const AppendTokenChanged = kind("AppendTokenChanged", "ALG-CAA", {
   firstToken: Schema.String,
   laterToken: Schema.String
 })
+/**
+ * An open (OP-1) returned a state older than the head when its first read reached Consensus:
+ * a state no longer current during the call (spec RACE-3's check; sim/check/OpenAudit.ts).
+ */
+export const OpenedStale = kind("OpenedStale", "OP-1", { process: Schema.String, seqno: Schema.Number, headAtFirstScan: Schema.Number })
+/**
+ * An open (OP-1) returned while an initial rollup it wrote is neither linked by any version nor
+ * deleted (spec RACE-1/RACE-2: only a crash before the delete may leave it), or wrote one
+ * although its first read found the shard initialized (OP-1 step 2; OpenAudit.ts).
+ */
+export const OpenInitRollupWrong = kind("OpenInitRollupWrong", "RACE-1", {
+  process: Schema.String,
+  key: Schema.String,
+  openedAt: Schema.Number,
+  problem: Schema.Literal("left unlinked and undeleted", "written on an initialized shard")
+})
 /** The world itself threw (a harness or core exception outside any process): this seed's result. */
 export const HarnessError = kind("HarnessError", "HARNESS", { message: Schema.String })
 
@@ -222,6 +238,8 @@ export const Violation = Schema.Union(
   AckedBatchNotCommitted,
   AppendTokenChanged,
   AckedHoldWrong,
+  OpenedStale,
+  OpenInitRollupWrong,
   HarnessError
 )
 export type Violation = typeof Violation.Type
@@ -339,6 +357,10 @@ export const renderViolation = (v: Violation): string => {
       return `${v.process}'s ${v.handle} was acknowledged ${v.field} ${v.acked} at ${v.seqno}, state ${v.seqno} holds ${v.inState}`
     case "AppendTokenChanged":
       return `${v.process}'s writer ${v.writerId} proposed batch [${v.lower}, ${v.upper}) under token ${v.firstToken}, then again under ${v.laterToken}: a retry cannot recognise its own committed write`
+    case "OpenedStale":
+      return `${v.process} opened the shard at state ${v.seqno}, older than the head ${v.headAtFirstScan} its first read saw`
+    case "OpenInitRollupWrong":
+      return `${v.process} returned from its open (state ${v.openedAt}) with its initial rollup ${v.key} ${v.problem}`
     case "HarnessError":
       return `the world threw: ${v.message}`
   }

@@ -44,7 +44,10 @@ export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId
     Layer.succeed(BugSwitches, world.bugs),
     Layer.succeed(ProcessObserver, {
       backgroundFailure: (cause) => world.onProcessFailure(name, cause, "background task"),
-      shardOpened: onShardOpened,
+      shardOpened: (shardId, machine) => {
+        if (shardId === world.shardId) world.checker.onOpened(name, machine.seqno)
+        onShardOpened(shardId, machine)
+      },
       gc: world.checker.gcAudit.observerFor(name)
     })
   )

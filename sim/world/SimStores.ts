@@ -88,7 +88,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
         perform: () => store.unsafeScan(key, from, limit),
         real: (b) => b.consensus?.scan(key, from, limit),
         mutates: false,
-        observe: nothing,
+        observe: (_, by) => host.checker.onScanned(by),
         render: rows
       }),
     truncate: (key, seqno) =>
@@ -119,7 +119,7 @@ export const simBlob = (host: SimStoreHost, process: string): BlobShape => {
         perform: () => store.unsafeSet(key, value),
         real: (b) => b.blob?.set(key, value),
         mutates: true,
-        observe: nothing,
+        observe: (_, by) => host.checker.onBlobSet(key, by),
         render: () => "ok"
       }),
     delete: (key) =>
