@@ -26,6 +26,7 @@ import { mapBlobDeletes, mapBlobInserts } from "../../core/StateDiff.ts"
 import { codeCanReadData } from "../../core/Encoding.ts"
 import { ProposalWatch } from "./Proposals.ts"
 import { GcAudit } from "./GcAudit.ts"
+import { gcDeleteProblem } from "./GcDeletes.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -73,6 +74,12 @@ export class Checker {
   /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
   readonly gcAudit = new GcAudit()
   checks = 0
+  /**
+   * Diffs that unlinked a batch with an inline part (no blob), and how many of them a truncation
+   * has passed: GC walked each of those (coverage mark `check.inlineUnlinkTruncated`, issue 15).
+   */
+  private readonly inlineUnlinks: Array<number> = []
+  inlineUnlinksTruncated = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
   step = 0
@@ -160,6 +167,7 @@ export class Checker {
       next = applied.right
       mapBlobDeletes(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) this.dropCurRef(k, row.seqno - 1)
+        if (b._tag === "Batch" && b.batch.parts.some((p) => p._tag === "Inline")) this.inlineUnlinks.push(row.seqno)
       })
       mapBlobInserts(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) {
@@ -276,6 +284,7 @@ export class Checker {
       if (this.droppedAt.get(key) === seqno) this.droppedAt.delete(key)
     }
     if (drop > 0) this.dropLog.splice(0, drop)
+    while (this.inlineUnlinks.length > 0 && this.inlineUnlinks[0]! < e) (this.inlineUnlinks.shift(), this.inlineUnlinksTruncated++)
   }
 
   /** Each state's referenced keys, computed once per (immutable) state. */
@@ -299,6 +308,8 @@ export class Checker {
   onBlobDelete(key: string, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
     this.ledger.onDelete(key, by.process)
+    const unreferenced = gcDeleteProblem(key, by, (k) => this.everReferenced.has(k))
+    if (unreferenced !== undefined) this.fail(V.GcDeletedUnreferenced, unreferenced)
     const cur = this.current
     if (cur === undefined) return
     if (BlobKey.isRollup(key)) {
