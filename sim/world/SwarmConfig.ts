@@ -47,6 +47,11 @@ export interface SwarmConfig {
   readonly restartAfterMs: number
   /** Targeted faults (absent: decided from the seed's `randomSeed` draw). */
   readonly targeted?: TargetedFaults
+  /**
+   * The role index whose processes run with no GC observer (absent: every GC worker is watched;
+   * see `unwatchedGcFor`).
+   */
+  readonly unwatchedGc?: number
 }
 
 
@@ -135,6 +140,16 @@ export const inlineWritesFor = (randomSeed: number): number =>
   randomSeed >= 2 ** 31 || (randomSeed & 3) !== 0 ? 0 : (randomSeed & 4) === 0 ? 4096 : 128
 
 /**
+ * A process whose GC worker nobody watches (issue 15). Core's ProcessObserver is sim-only
+ * plumbing: persist has none, so "no observer" is the production configuration, and a core that
+ * needs one (a `gc` hook called unconditionally) would fail only there. In an eighth of the
+ * seeds (bits 3..5 of `randomSeed` are 000; bit 6 picks the writer p0 or the reader p1) that
+ * process's incarnations get no `gc` hook; GcAudit does not watch them (the checker still sees
+ * every store call they make). The hook only reports, so no event or digest changes; no draw.
+ */
+export const unwatchedGcFor = (randomSeed: number): number | undefined => (((randomSeed >>> 3) & 7) !== 0 ? undefined : (randomSeed >>> 6) & 1)
+
+/**
  * The workload shape a targeted seed overrides (no draw: it follows from the targets). Fetch
  * stalls race GC only where something walks every live state while GC moves on: two extra
  * inspectors, a rollup every two versions, GC that runs often in small steps.
@@ -167,6 +182,7 @@ export const describeConfig = (cfg: SwarmConfig): string => {
     (cfg.targeted?.blobOnly === true ? " targeted=blobOnly" : "") +
     (cfg.targeted?.fetchStalls === true ? " targeted=fetchStalls" : "") +
     (cfg.targeted?.registerStalls === true ? " targeted=registerStalls" : "") +
-    (cfg.targeted?.gcRace === true ? " nemesis=gcRace" : "")
+    (cfg.targeted?.gcRace === true ? " nemesis=gcRace" : "") +
+    (cfg.unwatchedGc !== undefined ? ` unwatchedGc=p${cfg.unwatchedGc}` : "")
   )
 }

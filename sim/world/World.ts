@@ -39,7 +39,7 @@ import { GcNemesis } from "./GcNemesis.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
-import { debugAssertionsFor, drawSwarmConfig, inlineWritesFor, targetedFaultsFor, targetedShape, type Role, type SwarmConfig } from "./SwarmConfig.ts"
+import { debugAssertionsFor, drawSwarmConfig, inlineWritesFor, targetedFaultsFor, unwatchedGcFor, targetedShape, type Role, type SwarmConfig } from "./SwarmConfig.ts"
 
 export interface RunOptions {
   /** Delivered requests in the main phase (the liveness phase has its own budget). */
@@ -163,7 +163,8 @@ export class World implements WorldHost {
     const shaped = targetedShape(drawn, targeted)
     // Inline writes only in swarm-drawn worlds: a given configuration (scenarios) says its own.
     const inlineWritesSingleMaxBytes = drawn.persist.inlineWritesSingleMaxBytes ?? (options.config === undefined ? inlineWritesFor(randomSeed) : 0)
-    this.config = { ...shaped, persist: { ...shaped.persist, debugAssertions, inlineWritesSingleMaxBytes }, targeted }
+    const unwatchedGc = drawn.unwatchedGc ?? (options.config === undefined ? unwatchedGcFor(randomSeed) : undefined)
+    this.config = { ...shaped, persist: { ...shaped.persist, debugAssertions, inlineWritesSingleMaxBytes }, targeted, ...(unwatchedGc === undefined ? {} : { unwatchedGc }) }
     this.faults = new FaultDrawer(choices, { rates: drawn.faults, targeted, options: options.faultOptions ?? defaultFaultOptions })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
