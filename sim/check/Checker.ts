@@ -27,6 +27,7 @@ import { codeCanReadData } from "../../core/Encoding.ts"
 import { ProposalWatch } from "./Proposals.ts"
 import { GcAudit } from "./GcAudit.ts"
 import { gcDeleteProblem } from "./GcDeletes.ts"
+import { passShortfall } from "./GcProgress.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -72,7 +73,7 @@ export class Checker {
   /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
   readonly ledger = new BlobLedger()
   /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
-  readonly gcAudit = new GcAudit()
+  readonly gcAudit = new GcAudit((r) => passShortfall(r, this.earliest, this.head, (s) => this.states.get(s)))
   checks = 0
   /**
    * Diffs that unlinked a batch with an inline part (no blob), and how many of them a truncation
@@ -397,7 +398,8 @@ export class Checker {
     for (const p of this.gcAudit.check(process)) {
       if (p.kind === "GcRequestNotTaken") this.fail(V.GcRequestNotTaken, p.fields)
       else if (p.kind === "GcCallerNotTold") this.fail(V.GcCallerNotTold, p.fields)
-      else this.fail(V.GcMergeWrong, p.fields)
+      else if (p.kind === "GcMergeWrong") this.fail(V.GcMergeWrong, p.fields)
+      else this.fail(V.GcPassShort, p.fields)
     }
   }
 
