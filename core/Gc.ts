@@ -75,7 +75,9 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     let rollupsToRemove = gcRollups.rollupsToRemoveFromState()
     // Stryker disable next-line ConditionalExpression,ArrowFunction: planted-bug switch gcRemovesLatestRollup, off on the correct system (the `true` variant is the planted bug, caught by its own scenario)
     if (bugs.gcRemovesLatestRollup) rollupsToRemove = gcRollups.rollupsLteSeqnoSince.map(([s, r]) => [s, r.key] as const)
+    // Stryker disable next-line ArrayDeclaration: `rollupsRemovedFromState` starting non-empty is seen only on the no-op path, where nobody reads it (GcResultWrong quotes its length only when another count is wrong); the same mutator on `truncatedConsensusTo` is killed (GcResultWrong) and hidden with it
     const results: GcResults = { batchPartsDeletedFromBlob: 0, rollupsDeletedFromBlob: 0, truncatedConsensusTo: [], rollupsRemovedFromState: [] }
+    // Stryker disable next-line ConditionalExpression,BlockStatement: without the early return a no-op GC only scans the live diffs and truncates nowhere new (at most one rollup <= seqno_since), and removeRollups of nothing is a NoOp command (no CaS): extra store reads, same outcome; the `true` variant (GC never works) is killed and hidden with it
     if (rollupsToRemove.length === 0) {
       // Either the work is done already or there are not two rollups <= seqno_since yet.
       metrics.inc(Counter.gcNoop)
@@ -211,6 +213,7 @@ const findRemovableBlobs = (
         }
       })
     })
+    // Stryker disable next-line ConditionalExpression: the `state === undefined` half never decides on a correct run (the scan reaches truncate_lt before the live diffs run out; the assertEq after the call says so), so `false` there is equivalent; the whole-condition `true`/`false` variants are killed (panic, hang) and hidden with it
     if (state === undefined || state.seqno === truncateLt) return
   }
 }
