@@ -156,6 +156,7 @@ const incrementallyDeleteAndTruncate = (
           for (const p of blob.batch.parts) {
             // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction: paranoia assertion: with gcDeletesLiveParts off, making it unconditional asserts the same on every hollow part (inline parts have no key); message only; the `false` variant is the planted bug and is caught
             if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
+            // Stryker disable next-line ConditionalExpression: planted-bug branch: with gcDeletesLiveParts off only inline parts reach it, and the correct code adds nothing for them, so `false` is equivalent; `true` (adds an inline part's missing key) is killed by GcDeletedUnreferenced and hidden with it
             else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
           }
         // Stryker disable next-line BlockStatement: paranoia loop (see above): the rollup branch holds only assertions and a panic guard that hold on every correct run
