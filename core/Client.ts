@@ -83,7 +83,7 @@ export class PersistClient {
   }
 
   writeBatch(shardId: ShardId, writerId: WriterId, lower: Antichain, upper: Antichain, partCount: number, len: number): Effect.Effect<HollowBatch> {
-    return writeBatch(this.stateVersions, this.retry, shardId, writerId, lower, upper, partCount, len)
+    return writeBatch(this.stateVersions, this.retry, shardId, writerId, lower, upper, partCount, len, this.cfg.inlineWritesSingleMaxBytes)
   }
   deleteBatch(shardId: ShardId, batch: HollowBatch): Effect.Effect<void> {
     return deleteBatch(this.stateVersions, this.retry, shardId, batch)

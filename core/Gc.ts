@@ -75,15 +75,19 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     let rollupsToRemove = gcRollups.rollupsToRemoveFromState()
     // Stryker disable next-line ConditionalExpression,ArrowFunction: planted-bug switch gcRemovesLatestRollup, off on the correct system (the `true` variant is the planted bug, caught by its own scenario)
     if (bugs.gcRemovesLatestRollup) rollupsToRemove = gcRollups.rollupsLteSeqnoSince.map(([s, r]) => [s, r.key] as const)
+    // Stryker disable next-line ArrayDeclaration: `rollupsRemovedFromState` starting non-empty is seen only on the no-op path, where nobody reads it (GcResultWrong quotes its length only when another count is wrong); the same mutator on `truncatedConsensusTo` is killed (GcResultWrong) and hidden with it
     const results: GcResults = { batchPartsDeletedFromBlob: 0, rollupsDeletedFromBlob: 0, truncatedConsensusTo: [], rollupsRemovedFromState: [] }
+    // Stryker disable next-line ConditionalExpression,BlockStatement: without the early return a no-op GC only scans the live diffs and truncates nowhere new (at most one rollup <= seqno_since), and removeRollups of nothing is a NoOp command (no CaS): extra store reads, same outcome; the `true` variant (GC never works) is killed and hidden with it
     if (rollupsToRemove.length === 0) {
       // Either the work is done already or there are not two rollups <= seqno_since yet.
       metrics.inc(Counter.gcNoop)
       return [RoutineMaintenance.none, results] as const
     }
     const fetched = yield* applier.stateVersions.fetchAllLiveStates(req.shardId)
+    // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (GC runs only on a shard its process opened, so state exists); `false` only turns that impossible panic into a TypeError; `true` panics at once (killed, hidden with it)
     if (Option.isNone(fetched)) return yield* panic("state is initialized")
     const checked = fetched.value.checkTsCodec()
+    // Stryker disable next-line ConditionalExpression: panic guard that never fires on a correct run (every process uses the same ts codec); `false` only turns that impossible panic into a TypeError; `true` panics at once (killed, hidden with it)
     if (Either.isLeft(checked)) return yield* panic("ts codec has not changed")
     const states = checked.right
     const initialSeqno = states.current.seqno
@@ -152,6 +156,7 @@ const incrementallyDeleteAndTruncate = (
           for (const p of blob.batch.parts) {
             // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction: paranoia assertion: with gcDeletesLiveParts off, making it unconditional asserts the same on every hollow part (inline parts have no key); message only; the `false` variant is the planted bug and is caught
             if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
+            // Stryker disable next-line ConditionalExpression: planted-bug branch: with gcDeletesLiveParts off only inline parts reach it, and the correct code adds nothing for them, so `false` is equivalent; `true` (adds an inline part's missing key) is killed by GcDeletedUnreferenced and hidden with it
             else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
           }
         // Stryker disable next-line BlockStatement: paranoia loop (see above): the rollup branch holds only assertions and a panic guard that hold on every correct run
@@ -209,6 +214,7 @@ const findRemovableBlobs = (
         }
       })
     })
+    // Stryker disable next-line ConditionalExpression: the `state === undefined` half never decides on a correct run (the scan reaches truncate_lt before the live diffs run out; the assertEq after the call says so), so `false` there is equivalent; the whole-condition `true`/`false` variants are killed (panic, hang) and hidden with it
     if (state === undefined || state.seqno === truncateLt) return
   }
 }
@@ -222,10 +228,10 @@ const deleteAndTruncate = (machine: Machine, truncateLt: SeqNo, batchParts: Set<
     const shardId = machine.shardId
     const concurrency = applier.cfg.gcBlobDeleteConcurrencyLimit
     const del = (key: string, site: string) => withOp("delete_and_truncate")(Effect.asVoid(retryExternal(retry, site, sv.blob.delete(key))))
-    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
+    // Stryker disable next-line BooleanLiteral,MethodExpression,ObjectLiteral: `discard: false` only collects the deletes' void results, which nobody reads; delete order and concurrency are not correctness properties (persist deletes from a HashSet with for_each_concurrent: any order, up to the limit at once; every delete of the step completes before the truncate, and a crash part-way leaves the diffs, so the next GC deletes the rest); a Set's order is already deterministic, the sort only makes traces easier to read
     yield* Effect.forEach([...batchParts].sort(), (k) => del(PartialBatchKey.complete(k, shardId), "batchDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcPartsDeleted, batchParts.size)
-    // Stryker disable next-line BooleanLiteral: `discard: false` only collects the deletes' void results, which nobody reads
+    // Stryker disable next-line BooleanLiteral,MethodExpression,ObjectLiteral: as above (void results; delete order and concurrency)
     yield* Effect.forEach([...rollups].sort(), (k) => del(PartialRollupKey.complete(k, shardId), "rollupDelete"), { concurrency, discard: true })
     applier.metrics.inc(Counter.gcRollupsDeleted, rollups.size)
     yield* sv.truncateDiffs(shardId, truncateLt)
@@ -243,6 +249,7 @@ export class GarbageCollector {
   ) {}
 
   /** Starts the worker in the current scope. */
+  // Stryker disable next-line ArrowFunction: the default supervisor is for unit tests only; every process starts its worker through StateCache, which always passes one
   static start(machine: Machine, supervise: (worker: Effect.Effect<never>) => Effect.Effect<void> = (w) => w) {
     return Effect.gen(function* () {
       const queue = yield* Queue.unbounded<readonly [GcReq, Deferred.Deferred<RoutineMaintenance>]>()

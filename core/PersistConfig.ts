@@ -37,6 +37,13 @@ export interface PersistConfigShape {
   readonly gcMaxVersions: number
   /** CFG-11. */
   readonly gcBlobDeleteConcurrencyLimit: number
+  /**
+   * `persist_inline_writes_single_max_bytes`: a batch at most this big is carried in state as
+   * one inline part instead of being written to Blob. Persist's default is 4096; here 0 (never
+   * inline) so that worlds and tests that count blobs are unchanged unless they opt in (the
+   * swarm turns it on in some seeds: sim/world/SwarmConfig.ts `inlineWritesFor`).
+   */
+  readonly inlineWritesSingleMaxBytes: number
   /** CFG-3 `persist_state_versions_recent_live_diffs_limit`. */
   readonly stateVersionsRecentLiveDiffsLimit: number
   /** CFG-14. */
@@ -64,6 +71,7 @@ export const defaultPersistConfig: PersistConfigShape = {
   gcMinVersions: 32,
   gcMaxVersions: 128_000,
   gcBlobDeleteConcurrencyLimit: 32,
+  inlineWritesSingleMaxBytes: 0,
   stateVersionsRecentLiveDiffsLimit: 30 * 128,
   readerLeaseDurationMs: 900_000,
   writerLeaseDurationMs: 900_000,

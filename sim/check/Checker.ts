@@ -27,6 +27,8 @@ import { codeCanReadData } from "../../core/Encoding.ts"
 import { ProposalWatch } from "./Proposals.ts"
 import { GcAudit } from "./GcAudit.ts"
 import { OpenWatch } from "./OpenAudit.ts"
+import { gcDeleteProblem } from "./GcDeletes.ts"
+import { passShortfall } from "./GcProgress.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -72,10 +74,16 @@ export class Checker {
   /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
   readonly ledger = new BlobLedger()
   /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
-  readonly gcAudit = new GcAudit()
+  readonly gcAudit = new GcAudit((r) => passShortfall(r, this.earliest, this.head, (s) => this.states.get(s)))
   /** Each process's open of the shard (sim/check/OpenAudit.ts). */
   private readonly opens = new OpenWatch()
   checks = 0
+  /**
+   * Diffs that unlinked a batch with an inline part (no blob), and how many of them a truncation
+   * has passed: GC walked each of those (coverage mark `check.inlineUnlinkTruncated`, issue 15).
+   */
+  private readonly inlineUnlinks: Array<number> = []
+  inlineUnlinksTruncated = 0
   /** Off only for benchmarks measuring the world without the checker. */
   enabled = true
   step = 0
@@ -163,6 +171,7 @@ export class Checker {
       next = applied.right
       mapBlobDeletes(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) this.dropCurRef(k, row.seqno - 1)
+        if (b._tag === "Batch" && b.batch.parts.some((p) => p._tag === "Inline")) this.inlineUnlinks.push(row.seqno)
       })
       mapBlobInserts(diff, (b) => {
         for (const k of blobRefKeys(b, this.shardId)) {
@@ -279,6 +288,7 @@ export class Checker {
       if (this.droppedAt.get(key) === seqno) this.droppedAt.delete(key)
     }
     if (drop > 0) this.dropLog.splice(0, drop)
+    while (this.inlineUnlinks.length > 0 && this.inlineUnlinks[0]! < e) (this.inlineUnlinks.shift(), this.inlineUnlinksTruncated++)
   }
 
   /** Each state's referenced keys, computed once per (immutable) state. */
@@ -302,6 +312,8 @@ export class Checker {
   onBlobDelete(key: string, by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
     this.ledger.onDelete(key, by.process)
+    const unreferenced = gcDeleteProblem(key, by, (k) => this.everReferenced.has(k))
+    if (unreferenced !== undefined) this.fail(V.GcDeletedUnreferenced, unreferenced)
     const cur = this.current
     if (cur === undefined) return
     if (BlobKey.isRollup(key)) {
@@ -389,7 +401,8 @@ export class Checker {
     for (const p of this.gcAudit.check(process)) {
       if (p.kind === "GcRequestNotTaken") this.fail(V.GcRequestNotTaken, p.fields)
       else if (p.kind === "GcCallerNotTold") this.fail(V.GcCallerNotTold, p.fields)
-      else this.fail(V.GcMergeWrong, p.fields)
+      else if (p.kind === "GcMergeWrong") this.fail(V.GcMergeWrong, p.fields)
+      else this.fail(V.GcPassShort, p.fields)
     }
   }
 

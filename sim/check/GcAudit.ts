@@ -13,7 +13,9 @@
  *   every queued request when it starts a pass, and fibers run until quiet before a step);
  * - GcCallerNotTold: a pass finished, but a request it took has an incomplete Deferred;
  * - GcMergeWrong (at pass start): the merged request is not the queued one with the largest
- *   seqno_since, or the pass took more requests than were queued.
+ *   seqno_since, or the pass took more requests than were queued;
+ * - GcPassShort (at pass finish): Consensus is not truncated as far as the request asked
+ *   (sim/check/GcProgress.ts).
  *
  * A worker that died (a panic in GC) stays "in a pass" forever, so it is reported once, as the
  * panic, not again here.
@@ -35,6 +37,8 @@ interface Queued {
 interface Worker {
   queued: Array<Queued>
   inPass: boolean
+  /** The seqno_since of the pass in progress. */
+  merged: number
   /** Requests of finished passes whose Deferred was not yet seen complete. */
   told: Array<Queued>
 }
@@ -43,6 +47,7 @@ export type GcProblem =
   | { readonly kind: "GcRequestNotTaken"; readonly fields: FieldsOf<typeof V.GcRequestNotTaken> }
   | { readonly kind: "GcCallerNotTold"; readonly fields: FieldsOf<typeof V.GcCallerNotTold> }
   | { readonly kind: "GcMergeWrong"; readonly fields: FieldsOf<typeof V.GcMergeWrong> }
+  | { readonly kind: "GcPassShort"; readonly fields: FieldsOf<typeof V.GcPassShort> }
 
 /**
  * Whether `d` is completed, read without running an effect: `Deferred.isDone` needs a fiber,
@@ -58,12 +63,18 @@ export const isDone = (d: Deferred.Deferred<RoutineMaintenance>): boolean => {
 
 export class GcAudit {
   private readonly workers = new Map<string, Worker>()
-  /** Problems found at a pass start, handed out at the next check. */
+  /** Problems found at a pass start or finish, handed out at the next check. */
   private readonly pending: Array<GcProblem> = []
+
+  /**
+   * `shortfall`: how far short of its request a pass that just finished fell, judged against
+   * the stores at that moment (sim/check/GcProgress.ts); absent, not judged.
+   */
+  constructor(private readonly shortfall?: (seqnoSince: number) => { readonly earliest: number; readonly expected: number } | undefined) {}
 
   private worker(process: string): Worker {
     let w = this.workers.get(process)
-    if (w === undefined) this.workers.set(process, (w = { queued: [], inPass: false, told: [] }))
+    if (w === undefined) this.workers.set(process, (w = { queued: [], inPass: false, merged: 0, told: [] }))
     return w
   }
 
@@ -80,10 +91,14 @@ export class GcAudit {
           this.pending.push({ kind: "GcMergeWrong", fields: { process, merged, largest: max, taken, queued: took.length } })
         }
         w.inPass = true
+        w.merged = merged
         w.told.push(...took)
       },
       passFinished: () => {
-        this.worker(process).inPass = false
+        const w = this.worker(process)
+        w.inPass = false
+        const short = this.shortfall?.(w.merged)
+        if (short !== undefined) this.pending.push({ kind: "GcPassShort", fields: { process, seqnoSince: w.merged, ...short } })
       }
     }
   }

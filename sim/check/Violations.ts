@@ -128,6 +128,10 @@ export const GcMergeWrong = kind("GcMergeWrong", "GC-WORKER", {
   taken: Schema.Number,
   queued: Schema.Number
 })
+/** A GC pass finished short of its request: earliest below the latest rollup <= its seqno_since (sim/check/GcProgress.ts). */
+export const GcPassShort = kind("GcPassShort", "GC-WORKER", { process: Schema.String, seqnoSince: Schema.Number, earliest: Schema.Number, expected: Schema.Number })
+/** GC deleted a blob no committed version ever referenced (sim/check/GcDeletes.ts). */
+export const GcDeletedUnreferenced = kind("GcDeletedUnreferenced", "ALG-GC", { key: Schema.String, by: RequestBy })
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
 /** A real backend (issue 12) answered a delivered request differently from the model it runs beside. */
 export const BackendDiverged = kind("BackendDiverged", "MODEL", { call: Schema.String, arg: Schema.String, model: Schema.String, backend: Schema.String })
@@ -231,6 +235,8 @@ export const Violation = Schema.Union(
   GcRequestNotTaken,
   GcCallerNotTold,
   GcMergeWrong,
+  GcPassShort,
+  GcDeletedUnreferenced,
   CheckerFailed,
   BackendDiverged,
   RollupContentWrong,
@@ -343,6 +349,10 @@ export const renderViolation = (v: Violation): string => {
       return `${v.process}'s GC pass finished without telling ${v.untold} caller(s) (first to ${v.seqnoSince})`
     case "GcMergeWrong":
       return `${v.process}'s GC pass ran to ${v.merged} after taking ${v.taken} request(s) (${v.queued} were queued, the largest to ${v.largest})`
+    case "GcPassShort":
+      return `${v.process}'s GC pass to ${v.seqnoSince} finished with earliest ${v.earliest}, short of the latest rollup <= ${v.seqnoSince} (${v.expected})`
+    case "GcDeletedUnreferenced":
+      return `GC deleted ${v.key}, which no committed version ever referenced, by ${by(v.by)}`
     case "CheckerFailed":
       return `the checker stopped checking this world: ${v.message}`
     case "BackendDiverged":

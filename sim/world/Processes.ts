@@ -34,8 +34,11 @@ export interface Proc {
   done: boolean
 }
 
-/** The services of process `name` (also its hostname in state). */
-export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId: ShardId, machine: Machine) => void = () => {}) =>
+/**
+ * The services of process `name` (also its hostname in state). `watchGc` false: no GC hook,
+ * as in persist (SwarmConfig.ts `unwatchedGcFor`).
+ */
+export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId: ShardId, machine: Machine) => void = () => {}, watchGc = true) =>
   Layer.mergeAll(
     Layer.succeed(Consensus, simConsensus(world, name)),
     Layer.succeed(Blob, simBlob(world, name)),
@@ -48,7 +51,7 @@ export const layerFor = (world: WorldHost, name: string, onShardOpened: (shardId
         if (shardId === world.shardId) world.checker.onOpened(name, machine.seqno)
         onShardOpened(shardId, machine)
       },
-      gc: world.checker.gcAudit.observerFor(name)
+      ...(watchGc ? { gc: world.checker.gcAudit.observerFor(name) } : {})
     })
   )
 
@@ -77,7 +80,7 @@ export const startProcess = (world: WorldHost, role: Role, index: number, incarn
         onDowngraded: (readerId, seqno, since) => world.checker.onAcked({ _tag: "Downgrade", process: name, readerId, seqno, since })
       })
     })
-  ).pipe(Effect.provide(layerFor(world, name, (shardId, machine) => shardId === world.shardId && (proc.machine = machine))))
+  ).pipe(Effect.provide(layerFor(world, name, (shardId, machine) => shardId === world.shardId && (proc.machine = machine), world.config.unwatchedGc !== index)))
   proc.fiber = world.kernel.fork(program)
   proc.fiber.addObserver((exit) => {
     proc.done = true

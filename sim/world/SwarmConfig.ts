@@ -47,6 +47,11 @@ export interface SwarmConfig {
   readonly restartAfterMs: number
   /** Targeted faults (absent: decided from the seed's `randomSeed` draw). */
   readonly targeted?: TargetedFaults
+  /**
+   * The role index whose processes run with no GC observer (absent: every GC worker is watched;
+   * see `unwatchedGcFor`).
+   */
+  readonly unwatchedGc?: number
 }
 
 
@@ -123,6 +128,28 @@ export const targetedFaultsFor = (randomSeed: number): TargetedFaults => {
 }
 
 /**
+ * Inline writes (persist's `inline_writes_single_max_bytes`; issue 15): batches small enough
+ * are carried in state as one inline part and never touch Blob, so GC meets batches whose parts
+ * have no key. Like the targets above it takes no draw: the two low bits of `randomSeed` are 00
+ * in a quarter of the seeds with debug assertions on (an eighth of all seeds; the known
+ * findings' pinned seeds run with them off); bit 2 picks persist's default, 4096 bytes (every
+ * batch the workload writes is inline), or 128 (a one-part batch is inline, larger ones are
+ * written to Blob: a shard holding both). Other seeds: 0, never inline, runs as before.
+ */
+export const inlineWritesFor = (randomSeed: number): number =>
+  randomSeed >= 2 ** 31 || (randomSeed & 3) !== 0 ? 0 : (randomSeed & 4) === 0 ? 4096 : 128
+
+/**
+ * A process whose GC worker nobody watches (issue 15). Core's ProcessObserver is sim-only
+ * plumbing: persist has none, so "no observer" is the production configuration, and a core that
+ * needs one (a `gc` hook called unconditionally) would fail only there. In an eighth of the
+ * seeds (bits 3..5 of `randomSeed` are 000; bit 6 picks the writer p0 or the reader p1) that
+ * process's incarnations get no `gc` hook; GcAudit does not watch them (the checker still sees
+ * every store call they make). The hook only reports, so no event or digest changes; no draw.
+ */
+export const unwatchedGcFor = (randomSeed: number): number | undefined => (((randomSeed >>> 3) & 7) !== 0 ? undefined : (randomSeed >>> 6) & 1)
+
+/**
  * The workload shape a targeted seed overrides (no draw: it follows from the targets). Fetch
  * stalls race GC only where something walks every live state while GC moves on: two extra
  * inspectors, a rollup every two versions, GC that runs often in small steps.
@@ -149,11 +176,13 @@ export const describeConfig = (cfg: SwarmConfig): string => {
     `rollupThreshold=${p.rollupThreshold} activeRollup=${p.rollupUseActiveRollup} activeGc=${p.gcUseActiveGc} ` +
     `gcMaxVersions=${p.gcMaxVersions} scanLimit=${p.stateVersionsRecentLiveDiffsLimit} leaseMs=${p.readerLeaseDurationMs} restartAfterMs=${cfg.restartAfterMs}` +
     (p.debugAssertions === false ? " debugAssertions=off" : "") +
+    ((p.inlineWritesSingleMaxBytes ?? 0) > 0 ? ` inlineWrites=${p.inlineWritesSingleMaxBytes}` : "") +
     (cfg.targeted?.backgroundStalls === true ? " targeted=backgroundStalls" : "") +
     (cfg.targeted?.initCrash === true ? " targeted=initCrash" : "") +
     (cfg.targeted?.blobOnly === true ? " targeted=blobOnly" : "") +
     (cfg.targeted?.fetchStalls === true ? " targeted=fetchStalls" : "") +
     (cfg.targeted?.registerStalls === true ? " targeted=registerStalls" : "") +
-    (cfg.targeted?.gcRace === true ? " nemesis=gcRace" : "")
+    (cfg.targeted?.gcRace === true ? " nemesis=gcRace" : "") +
+    (cfg.unwatchedGc !== undefined ? ` unwatchedGc=p${cfg.unwatchedGc}` : "")
   )
 }

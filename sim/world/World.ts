@@ -39,7 +39,7 @@ import { GcNemesis } from "./GcNemesis.ts"
 import { type Proc, startProcess } from "./Processes.ts"
 import type { FieldsOf, WorldHost } from "./Host.ts"
 import type { StoreCall } from "./SimStores.ts"
-import { debugAssertionsFor, drawSwarmConfig, targetedFaultsFor, targetedShape, type Role, type SwarmConfig } from "./SwarmConfig.ts"
+import { debugAssertionsFor, drawSwarmConfig, inlineWritesFor, targetedFaultsFor, unwatchedGcFor, targetedShape, type Role, type SwarmConfig } from "./SwarmConfig.ts"
 
 export interface RunOptions {
   /** Delivered requests in the main phase (the liveness phase has its own budget). */
@@ -128,6 +128,8 @@ interface Delivery {
 
 /** Virtual time starts here, so wall-clock-looking timestamps in state are plausible. */
 const EPOCH_MS = 1_000_000
+/** Coverage mark: versions that unlinked an inline part and that a truncation passed (GC walked them). */
+export const INLINE_UNLINK_MARK = "check.inlineUnlinkTruncated"
 const WORLD: Attribution = { ...noAttribution, task: "" as Attribution["task"] }
 
 export class World implements WorldHost {
@@ -170,7 +172,10 @@ export class World implements WorldHost {
     const seedTargets = drawn.targeted ?? targetedFaultsFor(randomSeed)
     const targeted = options.gcNemesis === undefined ? seedTargets : { ...seedTargets, gcRace: options.gcNemesis }
     const shaped = targetedShape(drawn, targeted)
-    this.config = { ...shaped, persist: { ...shaped.persist, debugAssertions }, targeted }
+    // Inline writes only in swarm-drawn worlds: a given configuration (scenarios) says its own.
+    const inlineWritesSingleMaxBytes = drawn.persist.inlineWritesSingleMaxBytes ?? (options.config === undefined ? inlineWritesFor(randomSeed) : 0)
+    const unwatchedGc = drawn.unwatchedGc ?? (options.config === undefined ? unwatchedGcFor(randomSeed) : undefined)
+    this.config = { ...shaped, persist: { ...shaped.persist, debugAssertions, inlineWritesSingleMaxBytes }, targeted, ...(unwatchedGc === undefined ? {} : { unwatchedGc }) }
     this.faults = new FaultDrawer(choices, { rates: drawn.faults, targeted, options: options.faultOptions ?? defaultFaultOptions })
     this.persistCfg = { ...defaultPersistConfig, ...this.config.persist }
     this.bugs = { ...noBugs, ...options.bugs }
@@ -568,6 +573,8 @@ export class World implements WorldHost {
     const final = `${violations.length}|${this.checker.earliestSeqno}|${this.checker.headSeqno}|${this.kernel.clock.now}`
     const leaked = this.safely(() => this.checker.unreferencedBlobs(), [])
     const { findings, unexplained } = classify({ violations, facts: this.facts })
+    // Coverage mark (issue 15): versions unlinking an inline part that GC truncated past.
+    if (this.checker.inlineUnlinksTruncated > 0) this.metrics.inc(INLINE_UNLINK_MARK, this.checker.inlineUnlinksTruncated)
     return {
       config: this.config,
       faultPlan: this.faults.plan,
