@@ -421,8 +421,11 @@ export class Checker {
   /** A blob write by `by` was performed (OpenAudit.ts: the initial rollups an open wrote). */
   onBlobSet(key: string, by: RequestBy): void {
     if (!this.enabled) return
-    const p = BlobKey.parseIds(key)
-    this.opens.onBlobSet(by, key, Either.isRight(p) && p.right[1]._tag === "Rollup" && p.right[1].seqno === 1)
+    // The key is parsed only for an open's writes (OpenWatch asks), not for every part written.
+    this.opens.onBlobSet(by, key, () => {
+      const p = BlobKey.parseIds(key)
+      return Either.isRight(p) && p.right[1]._tag === "Rollup" && p.right[1].seqno === 1
+    })
   }
 
   /** `process` returned from opening the shard holding state `seqno` (OpenAudit.ts). */

@@ -24,14 +24,14 @@ describe("opening a shard (OpenAudit)", () => {
   it("an initial rollup an open wrote must be linked or deleted when it returns, and never written on an initialized shard", () => {
     const w = new OpenWatch()
     w.onScan(init("p0"), 0)
-    w.onBlobSet(init("p0"), "s/v1/rA", true)
-    w.onBlobSet(init("p0"), "s/v2/rB", false) // not an initial rollup
-    w.onBlobSet(cmd("p0"), "s/v1/rC", true) // not written by the open
+    w.onBlobSet(init("p0"), "s/v1/rA", () => true)
+    w.onBlobSet(init("p0"), "s/v2/rB", () => false) // not an initial rollup
+    w.onBlobSet(cmd("p0"), "s/v1/rC", () => true) // not written by the open
     expect(w.onOpened("p0", 1, (k) => k !== "s/v1/rA")).toEqual([
       { kind: "OpenInitRollupWrong", process: "p0", key: "s/v1/rA", openedAt: 1, problem: "left unlinked and undeleted" }
     ])
     w.onScan(init("p1"), 4)
-    w.onBlobSet(init("p1"), "s/v1/rD", true)
+    w.onBlobSet(init("p1"), "s/v1/rD", () => true)
     expect(w.onOpened("p1", 4, nothingLeft)).toEqual([
       { kind: "OpenInitRollupWrong", process: "p1", key: "s/v1/rD", openedAt: 4, problem: "written on an initialized shard" }
     ])
@@ -40,7 +40,7 @@ describe("opening a shard (OpenAudit)", () => {
   it("a crashed process's open is forgotten (its leak is tolerated)", () => {
     const w = new OpenWatch()
     w.onScan(init("p0"), 0)
-    w.onBlobSet(init("p0"), "s/v1/rA", true)
+    w.onBlobSet(init("p0"), "s/v1/rA", () => true)
     w.forget("p0")
     expect(w.onOpened("p0", 1, () => false)).toEqual([])
   })

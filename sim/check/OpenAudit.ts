@@ -64,9 +64,9 @@ export class OpenWatch {
     if (o.headAtFirstScan === undefined) o.headAtFirstScan = head
   }
 
-  /** A blob write by `by` was performed; `initialRollup` says whether the key is a rollup at seqno 1. */
-  onBlobSet(by: RequestBy, key: string, initialRollup: boolean): void {
-    if (by.task === INIT_TASK && initialRollup) this.of(by.process).initRollups.add(key)
+  /** A blob write by `by` was performed; `isInitialRollup()` says whether the key is a rollup at seqno 1 (asked only of an open's writes). */
+  onBlobSet(by: RequestBy, key: string, isInitialRollup: () => boolean): void {
+    if (by.task === INIT_TASK && isInitialRollup()) this.of(by.process).initRollups.add(key)
   }
 
   /**

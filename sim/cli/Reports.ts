@@ -60,10 +60,15 @@ export const reportTrace = (
 const decisiveEvents = (ex: Explanation): Array<number> =>
   ex.draws.filter((d) => d.matters && (d.label === "fault" || d.label.startsWith("latency") || d.label.startsWith("crash"))).map((d) => d.eventIndex)
 
-/** The decisive events a shrunk trace's header records (`shrinkTrace`), if any. */
-const decisiveOf = (trace: TraceFile): ReadonlySet<number> | undefined => {
-  const shrunk = (trace.header.config as { shrunk?: { decisive?: unknown } } | null)?.shrunk
-  return Array.isArray(shrunk?.decisive) && shrunk.decisive.every((x) => typeof x === "number") ? new Set(shrunk.decisive as Array<number>) : undefined
+/**
+ * What a shrunk trace's header records of its shrinking (`shrunkTraceFile`, `shrinkTrace`):
+ * undefined for a trace that was not shrunk; `decisive`, the explained turning points, if any.
+ */
+const shrunkOf = (trace: TraceFile): { readonly decisive: ReadonlySet<number> | undefined } | undefined => {
+  const cfg = trace.header.config
+  if (typeof cfg !== "object" || cfg === null || !("shrunk" in cfg)) return undefined
+  const d = (cfg as { shrunk?: { decisive?: unknown } }).shrunk?.decisive
+  return { decisive: Array.isArray(d) && d.every((x) => typeof x === "number") ? new Set(d as Array<number>) : undefined }
 }
 
 /** A shrunk run's `--log` folds (tells the story) only above this many events. */
@@ -76,13 +81,13 @@ const STORY_FROM_EVENTS = 40
 export const printLog = (file: string, all = false): void => {
   const trace = readTrace(file)
   const probe = probeRun(trace.tape, trace.header.steps, bugSwitches(trace.header.bug), phasesOf(trace.header), nemesisRunOptions(trace.header.nemesis ?? null))
-  const shrunk = typeof trace.header.config === "object" && trace.header.config !== null && "shrunk" in trace.header.config
+  const shrunk = shrunkOf(trace)
   // A run this short reads whole: folding would only hide the few steps around the story.
-  if (all || !shrunk || trace.events.length <= STORY_FROM_EVENTS) {
+  if (all || shrunk === undefined || trace.events.length <= STORY_FROM_EVENTS) {
     for (const l of shortLog(trace.events, probe.states, trace.violations)) console.log(l)
     return
   }
-  const story = storyLog(trace.events, probe.states, trace.violations, decisiveOf(trace))
+  const story = storyLog(trace.events, probe.states, trace.violations, shrunk.decisive)
   for (const l of story.lines) console.log(l)
   if (story.folded > 0) console.log(`(${story.folded} of ${trace.events.length} events folded; every event: --log-all)`)
 }
