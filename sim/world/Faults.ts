@@ -21,7 +21,8 @@ import type { FaultRates, TargetedFaults } from "./SwarmConfig.ts"
  * A request some targeted fault singles out (issue 14, spec §8's rare races): a read or write
  * by a GC worker or rollup writer (stalled between reading state and acting on it while others
  * move on: RACE-8, RACE-9/10, RACE-P1), or the init CaS (a crash between the first rollup write
- * and the CaS: RACE-2's crash variant, a shard that exists only in Blob). Targeting changes
+ * and the CaS: RACE-2's crash variant, a shard that exists only in Blob; or an Indeterminate
+ * answer after it applied, then a stall: RACE-2 proper). Targeting changes
  * only the odds of the draws a request takes anyway, never how many draws it takes.
  */
 export type Target = "background" | "init" | "fetch" | "register"
@@ -31,6 +32,15 @@ export const TARGETED = {
   backgroundLatency: 0.3,
   backgroundStall: 0.7,
   initCrash: 0.35,
+  /**
+   * The init CaS in init-crash seeds also answers Indeterminate after applying, and arrives or
+   * answers late (a stall half the time): RACE-2's own variant, where the retry mismatches
+   * against ourselves and the refetch, after the stall, finds the shard moved on (several
+   * rollups, only one of them ours).
+   */
+  initIndeterminateApplied: 0.25,
+  initLatency: 0.25,
+  initStall: 0.5,
   /** The init CaS's crash in blob-only seeds, which then never applies. */
   blobOnlyCrash: 0.9,
   /** A fetch's rollup read or scan (late arrival half the time: the read happens after the wait). */
@@ -106,7 +116,14 @@ export class FaultDrawer {
     const bg = { ...r, latency: Math.max(r.latency, TARGETED.backgroundLatency) }
     this.weightsBackground = [weights(bg, false), weights(bg, true)]
     const blobOnly = plan.targeted?.blobOnly === true
-    const init = { ...r, crash: Math.max(r.crash, blobOnly ? TARGETED.blobOnlyCrash : TARGETED.initCrash) }
+    const init = blobOnly
+      ? { ...r, crash: Math.max(r.crash, TARGETED.blobOnlyCrash) }
+      : {
+          ...r,
+          crash: Math.max(r.crash, TARGETED.initCrash),
+          indeterminateApplied: Math.max(r.indeterminateApplied, TARGETED.initIndeterminateApplied),
+          latency: Math.max(r.latency, TARGETED.initLatency)
+        }
     this.weightsInit = [weights(init, false), weights(init, true)]
     const fetch = { ...r, latency: Math.max(r.latency, TARGETED.fetchLatency) }
     this.weightsFetch = [weights(fetch, false), weights(fetch, true)]
@@ -149,7 +166,16 @@ export class FaultDrawer {
 
   hold(target?: Target): Hold {
     const { options, rates } = this.plan
-    const least = target === "background" ? TARGETED.backgroundStall : target === "fetch" ? TARGETED.fetchStall : target === "register" ? TARGETED.registerStall : 0
+    const least =
+      target === "background"
+        ? TARGETED.backgroundStall
+        : target === "fetch"
+          ? TARGETED.fetchStall
+          : target === "register"
+            ? TARGETED.registerStall
+            : target === "init" && this.plan.targeted?.blobOnly !== true
+              ? TARGETED.initStall
+              : 0
     const stall = this.choices.drawBool(Math.max(rates.stall, least), "latency.stall")
     const ms = stall ? drawIn(this.choices, options.stallMs, "latency.stallMs") : drawIn(this.choices, options.latencyMs, "latency.ms")
     const slowResponse = drawOdds(this.choices, options.slowResponse, "latency.slowResponse")

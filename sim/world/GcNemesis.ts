@@ -14,6 +14,10 @@
  *   2 hold it and deliver it later, after newer requests (delayed, reordered; stale on arrival
  *     if a newer GC finished meanwhile);
  *   3 both: forward it now and deliver it again later (duplicated).
+ * When a held request is released, a second draw decides whether it goes alone or right behind
+ * a copy of the newest request, to the same worker in one go: the worker then finds the newer
+ * request queued ahead of the older one (or takes the newer and finds the older behind it), so
+ * its merge must keep the largest seqno_since, not the last one queued.
  * Its draws happen only in seeds where it is on (a targeted fault or `--nemesis gc`).
  */
 import { Effect } from "effect"
@@ -47,6 +51,8 @@ export interface GcNemesisHost {
 export const GC_NEMESIS_MARKS = {
   forwarded: "nemesis.gc.forwarded",
   delayed: "nemesis.gc.delayed",
+  /** A held request delivered right behind a copy of the newest one, to the same worker. */
+  behindNewer: "nemesis.gc.behindNewer",
   duplicated: "nemesis.gc.duplicated",
   /** A held request delivered after a GC with a newer request finished. */
   staleAfterNewerGc: "nemesis.gc.staleAfterNewerGc"
@@ -66,6 +72,8 @@ interface Held {
 
 export class GcNemesis {
   private lastSeen = 0
+  /** The head when `lastSeen` was seen. */
+  private lastSeenComputedBy = 0
   private ticks = 0
   private readonly held: Array<Held> = []
 
@@ -84,13 +92,17 @@ export class GcNemesis {
         continue
       }
       this.held.splice(i, 1)
-      this.deliver(h.req, h.computedBy, "delayed", this.host.metrics.get("gc.finished") > h.finishedAtHold && this.lastSeen > h.req.newSeqnoSince)
+      const stale = this.host.metrics.get("gc.finished") > h.finishedAtHold && this.lastSeen > h.req.newSeqnoSince
+      const behind = this.choices.draw(2, "gcNemesis.behindNewer") === 1 && this.lastSeen > h.req.newSeqnoSince
+      if (!behind) this.deliver(h.req, h.computedBy, "delayed", stale)
+      else this.deliverBehindNewer(h, stale)
     }
     const cur = this.host.checker.current
     if (cur === undefined) return
     const lastGcReq = cur.collections.lastGcReq
     if (lastGcReq <= this.lastSeen) return
     this.lastSeen = lastGcReq
+    this.lastSeenComputedBy = this.host.checker.headSeqno
     const req: GcReq = { shardId: this.host.shardId, newSeqnoSince: lastGcReq as SeqNo }
     const computedBy = this.host.checker.headSeqno
     const action = this.choices.draw(4, "gcNemesis.action")
@@ -112,7 +124,7 @@ export class GcNemesis {
    * to another process, so it never meets that case; the nemesis respects the same bound.
    */
   private deliver(req: GcReq, computedBy: number, how: "forwarded" | "duplicated" | "delayed", staleAfterNewerGc: boolean): void {
-    const workers = this.host.gcWorkers().filter((w) => w.cachedSeqno >= computedBy || w.cachedSeqno < req.newSeqnoSince)
+    const workers = this.host.gcWorkers().filter((w) => mayReceive(w, req, computedBy))
     if (workers.length === 0) return
     const to = workers[this.choices.draw(workers.length, "gcNemesis.worker")]!
     if (how !== "delayed") this.host.metrics.inc(GC_NEMESIS_MARKS[how])
@@ -120,4 +132,26 @@ export class GcNemesis {
     this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${req.newSeqnoSince} -> ${to.name}`, "nemesis", staleAfterNewerGc ? `${how} (stale: a newer GC finished)` : how)
     this.host.fork(to.enqueue(req))
   }
+
+  /**
+   * Hands a copy of the newest request and then the held (older) one to one worker that may
+   * receive both, one right after the other in a single fiber, so whether the worker is busy or
+   * idle, its next merge meets the newer request first and the older one after it.
+   */
+  private deliverBehindNewer(h: Held, staleAfterNewerGc: boolean): void {
+    const newer: GcReq = { shardId: this.host.shardId, newSeqnoSince: this.lastSeen as SeqNo }
+    const workers = this.host.gcWorkers().filter((w) => mayReceive(w, newer, this.lastSeenComputedBy) && mayReceive(w, h.req, h.computedBy))
+    if (workers.length === 0) return this.deliver(h.req, h.computedBy, "delayed", staleAfterNewerGc)
+    const to = workers[this.choices.draw(workers.length, "gcNemesis.worker")]!
+    this.host.metrics.inc(GC_NEMESIS_MARKS.behindNewer)
+    if (staleAfterNewerGc) this.host.metrics.inc(GC_NEMESIS_MARKS.staleAfterNewerGc)
+    this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${newer.newSeqnoSince}, then ${h.req.newSeqnoSince} -> ${to.name}`, "nemesis", "delayed behind newer")
+    this.host.fork(Effect.zipRight(to.enqueue(newer), to.enqueue(h.req)))
+  }
 }
+
+/**
+ * Whether `w` could receive `req` in persist: its cache is at least as new as the state the
+ * request came from, or older than the request's seqno_since (see `deliver`).
+ */
+const mayReceive = (w: GcWorkerRef, req: GcReq, computedBy: number): boolean => w.cachedSeqno >= computedBy || w.cachedSeqno < req.newSeqnoSince

@@ -18,17 +18,18 @@ describe("inline writes in the swarm (issue 15)", () => {
   })
 
   it("a swarm seed with inline writes puts inline parts in state and GC truncates past their unlinking", () => {
-    // Seed 35: inline threshold 128 (found with the seed's randomSeed draw; pinned here).
-    const r = runWorld(Choices.seeded(35), { steps: 1000, keepEvents: false })
+    // Seed 58: inline threshold 128 (found with the seed's randomSeed draw; pinned here; seed 35
+    // was pinned until its init-crash target grew Indeterminate answers and stalls).
+    const r = runWorld(Choices.seeded(58), { steps: 1000, keepEvents: false })
     expect(r.config.persist.inlineWritesSingleMaxBytes).toBe(128)
     expect(r.violations).toEqual([])
     expect(r.marks.find(([k]) => k === INLINE_UNLINK_MARK)?.[1] ?? 0).toBeGreaterThan(0)
   })
 
   it("a given configuration (scenarios) never gets inline writes from the seed", () => {
-    const drawn = runWorld(Choices.seeded(35), { steps: 1, keepEvents: false }).config
+    const drawn = runWorld(Choices.seeded(58), { steps: 1, keepEvents: false }).config
     const { inlineWritesSingleMaxBytes: _, ...persist } = drawn.persist
-    const r = runWorld(Choices.seeded(35), { steps: 1, keepEvents: false, config: { ...drawn, persist } })
+    const r = runWorld(Choices.seeded(58), { steps: 1, keepEvents: false, config: { ...drawn, persist } })
     expect(r.config.persist.inlineWritesSingleMaxBytes).toBe(0)
   })
 })
