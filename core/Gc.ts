@@ -149,27 +149,30 @@ const incrementallyDeleteAndTruncate = (
       assertEq(states.current.seqno, truncateLt, "gc iterator should reach the truncation point")
       assert(gcRollups.containsSeqno(states.current.seqno), "we truncate only to a rollup seqno")
       // Paranoia: nothing we are about to delete is live at the truncation point.
-      // Stryker disable next-line BlockStatement: paranoia loop: assertions that hold on every correct run and planted-bug branches only
+      // Stryker disable next-line BlockStatement: paranoia loop: assertions that hold on every correct run and a planted-bug branch only
       for (const blob of blobs(states.current)) {
-        // Stryker disable next-line BlockStatement: paranoia loop (see above): the batch branch holds only assertions and a planted-bug branch
         if (blob._tag === "Batch") {
           // Stryker disable next-line BlockStatement: paranoia loop (see above)
           for (const p of blob.batch.parts) {
-            // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction: paranoia assertion: with gcDeletesLiveParts off, making it unconditional asserts the same on every hollow part (inline parts have no key); message only; the `false` variant is the planted bug and is caught
-            if (p._tag === "Hollow" && !bugs.gcDeletesLiveParts) assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
-            // Stryker disable next-line ConditionalExpression: planted-bug branch: with gcDeletesLiveParts off only inline parts reach it, and the correct code adds nothing for them, so `false` is equivalent; `true` (adds an inline part's missing key) is killed by GcDeletedUnreferenced and hidden with it
-            else if (p._tag === "Hollow") batchPartsToDelete.add(p.key)
+            // Stryker disable next-line ConditionalExpression,EqualityOperator: paranoia loop (see above): skipping every part, or checking the inline ones too (no key: `has(undefined)` is false, and the planted branch is off), changes nothing on a correct run
+            if (p._tag !== "Hollow") continue
+            // Stryker disable next-line ConditionalExpression,BlockStatement: planted-bug switch gcDeletesLiveParts, off on the correct system (`true` is the planted bug and is caught)
+            if (bugs.gcDeletesLiveParts) {
+              batchPartsToDelete.add(p.key)
+              continue
+            }
+            // Stryker disable next-line ArrowFunction: assertion message only
+            assert(!batchPartsToDelete.has(p.key), () => `gc would delete live part ${p.key}`)
           }
-        // Stryker disable next-line BlockStatement: paranoia loop (see above): the rollup branch holds only assertions and a panic guard that hold on every correct run
-        } else {
-          // Stryker disable next-line ArrowFunction,ObjectLiteral: assertion message and site only (the site names this assertion for the findings table, as the message does for a reader: the system does exactly the same without it; a RACE-P2 panic here would read as a new verdict instead of the known finding, never as a clean run)
-          assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`, { site: "gc.deleteLiveRollup", key: blob.rollup.key })
-          const parsed = BlobKey.parseIds(PartialRollupKey.complete(blob.rollup.key, shardId))
-          // Stryker disable next-line ConditionalExpression,LogicalOperator: panic guard that never fires on a correct run (every linked rollup key parses as a rollup); `true` panics at once
-          if (Either.isLeft(parsed) || parsed.right[1]._tag !== "Rollup") return yield* panic(`invalid rollup during deletion: ${blob.rollup.key}`)
-          // Stryker disable next-line ConditionalExpression,ArrowFunction: assertion only (holds on every correct run) and its message; `false` panics at once
-          assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
+          continue
         }
+        // Stryker disable next-line ArrowFunction,ObjectLiteral: assertion message and site only (the site names this assertion for the findings table, as the message does for a reader: the system does exactly the same without it; a RACE-P2 panic here would read as a new verdict instead of the known finding, never as a clean run)
+        assert(!rollupsToDelete.has(blob.rollup.key), () => `gc would delete live rollup ${blob.rollup.key}`, { site: "gc.deleteLiveRollup", key: blob.rollup.key })
+        const parsed = BlobKey.parseIds(PartialRollupKey.complete(blob.rollup.key, shardId))
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: panic guard that never fires on a correct run (every linked rollup key parses as a rollup); `true` panics at once
+        if (Either.isLeft(parsed) || parsed.right[1]._tag !== "Rollup") return yield* panic(`invalid rollup during deletion: ${blob.rollup.key}`)
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArrowFunction: assertion only (holds on every correct run; `<=` is weaker and holds whenever `<` does) and its message; `false` and `>=` panic at once (killed, hidden with it)
+        assert(parsed.right[1].seqno < truncateLt, () => `live rollup ${blob.rollup.key} is not below truncation point ${truncateLt}`)
       }
       // Stryker disable next-line ConditionalExpression,BlockStatement: planted-bug switch gcDeletesRollupsBelowSeqnoSince, off on the correct system (`true` is the planted bug and is caught)
       if (bugs.gcDeletesRollupsBelowSeqnoSince) {

@@ -131,10 +131,9 @@ export class StateVersions {
       const next: VersionedData = { seqno: newState.state.seqno, data: encodeStateDiff(diff) }
       assertEq(next.seqno, diff.seqnoTo, "versioned data seqno vs diff seqno_to")
       const bugs = yield* BugSwitches
-      // Stryker disable next-line ConditionalExpression: planted-bug switch casDeterminateAsCommitted, off on the correct system (`true` is the planted bug, caught by its own scenario)
-      const casRes = yield* retryDeterminate(self.retry, "applyUnbatchedCmdCas", bugs.casDeterminateAsCommitted
-        ? Effect.catchTag(self.consensus.compareAndSet(path, expected, next), "Determinate", () => Effect.succeed("Committed" as const))
-        : self.consensus.compareAndSet(path, expected, next))
+      const cas = self.consensus.compareAndSet(path, expected, next)
+      // Stryker disable next-line ConditionalExpression,ArrowFunction: planted-bug switch casDeterminateAsCommitted, off on the correct system (`true` is the planted bug, caught by its own scenario); the arrow of its arm runs only with the switch on
+      const casRes = yield* retryDeterminate(self.retry, "applyUnbatchedCmdCas", bugs.casDeterminateAsCommitted ? Effect.catchTag(cas, "Determinate", () => Effect.succeed("Committed" as const)) : cas)
       // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: metrics only: both branches return [casRes, next]
       if (casRes === "Committed") {
         const s = newState.state
