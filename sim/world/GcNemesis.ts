@@ -14,6 +14,9 @@
  *   2 hold it and deliver it later, after newer requests (delayed, reordered; stale on arrival
  *     if a newer GC finished meanwhile);
  *   3 both: forward it now and deliver it again later (duplicated).
+ * A request handed to some worker goes, half the time when there is one, to a worker whose cache
+ * is older than the request's seqno_since (race.gcCacheOlderThanRequest: it must refresh before
+ * planning, or it plans from rollups it has not seen and stops short).
  * When a held request is released, a second draw decides whether it goes alone or right behind
  * a copy of the newest request, to the same worker in one go: the worker then finds the newer
  * request queued ahead of the older one (or takes the newer and finds the older behind it), so
@@ -126,7 +129,9 @@ export class GcNemesis {
   private deliver(req: GcReq, computedBy: number, how: "forwarded" | "duplicated" | "delayed", staleAfterNewerGc: boolean): void {
     const workers = this.host.gcWorkers().filter((w) => mayReceive(w, req, computedBy))
     if (workers.length === 0) return
-    const to = workers[this.choices.draw(workers.length, "gcNemesis.worker")]!
+    const stale = workers.filter((w) => w.cachedSeqno < req.newSeqnoSince)
+    const pool = stale.length > 0 && this.choices.draw(2, "gcNemesis.toStale") === 1 ? stale : workers
+    const to = pool[this.choices.draw(pool.length, "gcNemesis.worker")]!
     if (how !== "delayed") this.host.metrics.inc(GC_NEMESIS_MARKS[how])
     if (staleAfterNewerGc) this.host.metrics.inc(GC_NEMESIS_MARKS.staleAfterNewerGc)
     this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${req.newSeqnoSince} -> ${to.name}`, "nemesis", staleAfterNewerGc ? `${how} (stale: a newer GC finished)` : how)
