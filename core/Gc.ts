@@ -65,7 +65,7 @@ export const gcAndTruncate = (machine: Machine, req: GcReq): Effect.Effect<reado
     assertEq(req.shardId, machine.shardId, "gc request for another shard")
     // seqno_since never regresses, so a request past our cached seqno_since means our cache
     // is stale, not that the request is wrong.
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` refreshes on every request, which at most brings the cache up to date as any command does (extra reads, the race.gcCacheOlderThanRequest metric, an assertion that holds since seqno_since never regresses; GC plans from whatever recent state it has either way), and `>=` does so on a tie only; the `false` and `<=` variants (no refresh when the cache is stale: GC plans from rollups it has not seen and stops short, GcPassShort) are killed and hidden with them
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` refreshes on every request, which at most brings the cache up to date as any command does (extra reads, the race.gcCacheOlderThanRequest metric, an assertion that holds since seqno_since never regresses; GC plans from whatever recent state it has either way), and `>=` does so on a tie only; the `false` and `<=` variants (no refresh when the cache is stale: GC plans from rollups it has not seen and stops short: GcPassShort, or GcPassSkippedWork when another worker truncated meanwhile) are killed and hidden with them
     if (req.newSeqnoSince > applier.seqnoSince) {
       metrics.inc(Counter.raceGcCacheStale)
       yield* applier.fetchAndUpdateState(req.newSeqnoSince)

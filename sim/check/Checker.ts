@@ -28,7 +28,7 @@ import { ProposalWatch } from "./Proposals.ts"
 import { GcAudit } from "./GcAudit.ts"
 import { OpenWatch } from "./OpenAudit.ts"
 import { gcDeleteProblem } from "./GcDeletes.ts"
-import { passShortfall } from "./GcProgress.ts"
+import { passShortfall, passStart } from "./GcProgress.ts"
 import { BlobLedger } from "./LeakAudit.ts"
 import { Equality, oracleApply, oracleDecodeDiff, oracleDecodeRollup } from "./Replay.ts"
 import * as V from "./Violations.ts"
@@ -74,7 +74,10 @@ export class Checker {
   /** Applied blob deletes, by process (sim/check/LeakAudit.ts: leaks must be explained). */
   readonly ledger = new BlobLedger()
   /** Each process's GC worker (sim/check/GcAudit.ts), fed by the processes' observers. */
-  readonly gcAudit = new GcAudit((r) => passShortfall(r, this.earliest, this.head, (s) => this.states.get(s)))
+  readonly gcAudit = new GcAudit(
+    (r) => passShortfall(r, this.earliest, this.head, (s) => this.states.get(s)),
+    (r) => passStart(r, this.earliest, this.head, (s) => this.states.get(s))
+  )
   /** Each process's open of the shard (sim/check/OpenAudit.ts). */
   private readonly opens = new OpenWatch()
   checks = 0
@@ -274,9 +277,14 @@ export class Checker {
     }
   }
 
-  /** A truncate was applied: live states below the new earliest are gone. */
-  onTruncate(): void {
+  /** A truncate by `by` was applied: live states below the new earliest are gone. */
+  onTruncate(by: RequestBy = unknownRequest): void {
     if (!this.enabled) return
+    this.onTruncated()
+    if (by.task === "gc-worker") this.gcAudit.onWorkerProgress(by.process, this.earliest)
+  }
+
+  private onTruncated(): void {
     const rows = this.consensus.rows(this.shardId)
     const e = rows[0]?.seqno
     if (e === undefined) return this.fail(V.ShardLostEveryVersion, {})
@@ -402,6 +410,7 @@ export class Checker {
       if (p.kind === "GcRequestNotTaken") this.fail(V.GcRequestNotTaken, p.fields)
       else if (p.kind === "GcCallerNotTold") this.fail(V.GcCallerNotTold, p.fields)
       else if (p.kind === "GcMergeWrong") this.fail(V.GcMergeWrong, p.fields)
+      else if (p.kind === "GcPassSkippedWork") this.fail(V.GcPassSkippedWork, p.fields)
       else this.fail(V.GcPassShort, p.fields)
     }
   }
@@ -415,7 +424,10 @@ export class Checker {
 
   /** A Consensus scan by `by` was performed (OpenAudit.ts: the head an open first saw). */
   onScanned(by: RequestBy): void {
-    if (this.enabled) this.opens.onScan(by, this.head)
+    if (!this.enabled) return
+    this.opens.onScan(by, this.head)
+    // The scan of every live diff by a GC pass: the earliest it found (GcProgress.ts).
+    if (by.task === "gc-worker" && by.op === "fetch_all_live_diffs") this.gcAudit.onWorkerProgress(by.process, this.earliest)
   }
 
   /** A blob write by `by` was performed (OpenAudit.ts: the initial rollups an open wrote). */

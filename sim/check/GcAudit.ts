@@ -15,7 +15,10 @@
  * - GcMergeWrong (at pass start): the merged request is not the queued one with the largest
  *   seqno_since, or the pass took more requests than were queued;
  * - GcPassShort (at pass finish): Consensus is not truncated as far as the request asked
- *   (sim/check/GcProgress.ts).
+ *   (sim/check/GcProgress.ts);
+ * - GcPassSkippedWork (at pass finish): the truncation the request asked for was not there when
+ *   the pass started, and the pass neither found it at its live-state scan nor made it itself
+ *   (another worker's GC may have made it meanwhile, which hides the first check).
  *
  * A worker that died (a panic in GC) stays "in a pass" forever, so it is reported once, as the
  * panic, not again here.
@@ -41,6 +44,16 @@ interface Worker {
   merged: number
   /** Requests of finished passes whose Deferred was not yet seen complete. */
   told: Array<Queued>
+  /** At pass start: the earliest live seqno and the truncation the request asks for (GcProgress.ts). */
+  start: PassStart | undefined
+  /** The furthest the pass in progress saw or made Consensus truncated, by its own requests. */
+  reached: number
+}
+
+/** What GcProgress.ts says about a request when a pass for it starts. */
+export interface PassStart {
+  readonly earliest: number
+  readonly expected: number | undefined
 }
 
 export type GcProblem =
@@ -48,6 +61,7 @@ export type GcProblem =
   | { readonly kind: "GcCallerNotTold"; readonly fields: FieldsOf<typeof V.GcCallerNotTold> }
   | { readonly kind: "GcMergeWrong"; readonly fields: FieldsOf<typeof V.GcMergeWrong> }
   | { readonly kind: "GcPassShort"; readonly fields: FieldsOf<typeof V.GcPassShort> }
+  | { readonly kind: "GcPassSkippedWork"; readonly fields: FieldsOf<typeof V.GcPassSkippedWork> }
 
 /**
  * Whether `d` is completed, read without running an effect: `Deferred.isDone` needs a fiber,
@@ -68,13 +82,18 @@ export class GcAudit {
 
   /**
    * `shortfall`: how far short of its request a pass that just finished fell, judged against
-   * the stores at that moment (sim/check/GcProgress.ts); absent, not judged.
+   * the stores at that moment (sim/check/GcProgress.ts); absent, not judged. `atStart`: the
+   * stores' earliest and the truncation a request asks for, when its pass starts; absent, a
+   * pass's own work is not judged.
    */
-  constructor(private readonly shortfall?: (seqnoSince: number) => { readonly earliest: number; readonly expected: number } | undefined) {}
+  constructor(
+    private readonly shortfall?: (seqnoSince: number) => { readonly earliest: number; readonly expected: number } | undefined,
+    private readonly atStart?: (seqnoSince: number) => PassStart
+  ) {}
 
   private worker(process: string): Worker {
     let w = this.workers.get(process)
-    if (w === undefined) this.workers.set(process, (w = { queued: [], inPass: false, merged: 0, told: [] }))
+    if (w === undefined) this.workers.set(process, (w = { queued: [], inPass: false, merged: 0, told: [], start: undefined, reached: 0 }))
     return w
   }
 
@@ -93,14 +112,34 @@ export class GcAudit {
         w.inPass = true
         w.merged = merged
         w.told.push(...took)
+        w.start = this.atStart?.(merged)
+        w.reached = 0
       },
       passFinished: () => {
         const w = this.worker(process)
         w.inPass = false
         const short = this.shortfall?.(w.merged)
         if (short !== undefined) this.pending.push({ kind: "GcPassShort", fields: { process, seqnoSince: w.merged, ...short } })
+        else {
+          const s = w.start
+          if (s !== undefined && s.expected !== undefined && s.earliest < s.expected && w.reached < s.expected) {
+            this.pending.push({
+              kind: "GcPassSkippedWork",
+              fields: { process, seqnoSince: w.merged, earliestAtStart: s.earliest, reached: w.reached, expected: s.expected }
+            })
+          }
+        }
       }
     }
+  }
+
+  /**
+   * The GC worker of `process` scanned every live diff (fetch_all_live_states) or truncated, and
+   * Consensus's earliest is now `earliest`: what the pass in progress found or made.
+   */
+  onWorkerProgress(process: string, earliest: number): void {
+    const w = this.workers.get(process)
+    if (w !== undefined && w.inPass && earliest > w.reached) w.reached = earliest
   }
 
   /** A restarted process has a new worker. */

@@ -4,7 +4,7 @@ import { RoutineMaintenance } from "../../core/Maintenance.ts"
 import type { State } from "../../core/State.ts"
 import { leased, makeState, readerId } from "../../core/testing/Fixtures.ts"
 import { GcAudit } from "./GcAudit.ts"
-import { expectedEarliest, passShortfall } from "./GcProgress.ts"
+import { expectedEarliest, passShortfall, passStart } from "./GcProgress.ts"
 
 /** Version `seqno` listing `rollups`, with a leased reader holding `hold` (its seqno_since). */
 const v = (seqno: number, rollups: ReadonlyArray<number>, hold: number): State =>
@@ -47,5 +47,39 @@ describe("GcProgress: a finished GC pass ran as far as its request", () => {
     Deferred.unsafeDone(d, Exit.succeed(RoutineMaintenance.none))
     gc.passFinished()
     expect(audit.check("p0")).toEqual([{ kind: "GcPassShort", fields: { process: "p0", seqnoSince: 6, earliest: 3, expected: 6 } }])
+  })
+
+  it("GcAudit - a pass that found the stores short at its start must reach the rollup itself, even if another GC truncated there meanwhile", () => {
+    // At its finish the stores are truncated to 6 (another worker did it): the first check passes.
+    let earliestNow = 3
+    const audit = new GcAudit(
+      (r) => passShortfall(r, earliestNow, 8, at),
+      (r) => passStart(r, earliestNow, 8, at)
+    )
+    const run = (process: string, progress: ReadonlyArray<number>) => {
+      earliestNow = 3
+      const gc = audit.observerFor(process)
+      const d = Deferred.unsafeMake<RoutineMaintenance>(FiberId.none)
+      gc.queued(6, d)
+      gc.passStarted(6, 1)
+      for (const e of progress) audit.onWorkerProgress(process, e)
+      earliestNow = 6
+      Deferred.unsafeDone(d, Exit.succeed(RoutineMaintenance.none))
+      gc.passFinished()
+      return audit.check(process)
+    }
+    // Its scan found earliest 3 and it truncated only to 5: it skipped its own last step.
+    expect(run("p0", [3, 5])).toEqual([{ kind: "GcPassSkippedWork", fields: { process: "p0", seqnoSince: 6, earliestAtStart: 3, reached: 5, expected: 6 } }])
+    // It truncated to 6 itself, or its scan already found Consensus truncated at 6: its part is done.
+    expect(run("p1", [3, 5, 6])).toEqual([])
+    expect(run("p2", [6])).toEqual([])
+    // A progress report from a process with no pass in progress changes nothing.
+    audit.onWorkerProgress("p3", 9)
+    expect(audit.check("p3")).toEqual([])
+  })
+
+  it("passStart - the stores' earliest and the expected rollup when a pass starts", () => {
+    expect(passStart(6, 3, 8, at)).toEqual({ earliest: 3, expected: 6 })
+    expect(passStart(9, 3, 8, at)).toEqual({ earliest: 3, expected: undefined })
   })
 })

@@ -29,6 +29,21 @@ export const expectedEarliest = (r: number, earliest: number, head: number, stat
   return undefined
 }
 
+/**
+ * A pass's own part (GcPassSkippedWork): the first check judges the stores, so it passes when
+ * another worker truncated meanwhile, even if this pass planned from a stale state and did
+ * nothing. A correct pass plans from M (at or past H_R) a truncation step to every rollup <= R
+ * that M lists, the last being the expected one or a later one; each step it either skips,
+ * because the live states it scanned (fetch_all_live_states) already begin at or past it, or
+ * makes with its own truncate. A pass that plans nothing (at most one rollup <= R in M) does so
+ * only when Consensus is already truncated there. So if, when the pass starts, the earliest is
+ * below the expected rollup, the pass's own scan or truncations must reach it.
+ */
+export const passStart = (r: number, earliest: number, head: number, stateAt: (seqno: number) => State | undefined): { readonly earliest: number; readonly expected: number | undefined } => ({
+  earliest,
+  expected: expectedEarliest(r, earliest, head, stateAt)
+})
+
 /** The shortfall of a pass to `r` that just finished, if any. */
 export const passShortfall = (
   r: number,

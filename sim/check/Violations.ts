@@ -130,6 +130,19 @@ export const GcMergeWrong = kind("GcMergeWrong", "GC-WORKER", {
 })
 /** A GC pass finished short of its request: earliest below the latest rollup <= its seqno_since (sim/check/GcProgress.ts). */
 export const GcPassShort = kind("GcPassShort", "GC-WORKER", { process: Schema.String, seqnoSince: Schema.Number, earliest: Schema.Number, expected: Schema.Number })
+/**
+ * A GC pass finished without doing its own part: when it started, Consensus was not yet truncated
+ * to the latest rollup <= its seqno_since, and neither the earliest its live-state scan found nor
+ * its own truncations reached it (sim/check/GcProgress.ts). Another GC may have done the work
+ * meanwhile; this pass still planned from a state too old, or did less than it planned.
+ */
+export const GcPassSkippedWork = kind("GcPassSkippedWork", "GC-WORKER", {
+  process: Schema.String,
+  seqnoSince: Schema.Number,
+  earliestAtStart: Schema.Number,
+  reached: Schema.Number,
+  expected: Schema.Number
+})
 /** GC deleted a blob no committed version ever referenced (sim/check/GcDeletes.ts). */
 export const GcDeletedUnreferenced = kind("GcDeletedUnreferenced", "ALG-GC", { key: Schema.String, by: RequestBy })
 export const CheckerFailed = kind("CheckerFailed", "CHECKER", { message: Schema.String })
@@ -236,6 +249,7 @@ export const Violation = Schema.Union(
   GcCallerNotTold,
   GcMergeWrong,
   GcPassShort,
+  GcPassSkippedWork,
   GcDeletedUnreferenced,
   CheckerFailed,
   BackendDiverged,
@@ -351,6 +365,8 @@ export const renderViolation = (v: Violation): string => {
       return `${v.process}'s GC pass ran to ${v.merged} after taking ${v.taken} request(s) (${v.queued} were queued, the largest to ${v.largest})`
     case "GcPassShort":
       return `${v.process}'s GC pass to ${v.seqnoSince} finished with earliest ${v.earliest}, short of the latest rollup <= ${v.seqnoSince} (${v.expected})`
+    case "GcPassSkippedWork":
+      return `${v.process}'s GC pass to ${v.seqnoSince} finished having reached only ${v.reached} itself (its live-state scan's earliest or its own truncations), short of the latest rollup <= ${v.seqnoSince} (${v.expected}), which was not yet truncated when the pass started (earliest ${v.earliestAtStart})`
     case "GcDeletedUnreferenced":
       return `GC deleted ${v.key}, which no committed version ever referenced, by ${by(v.by)}`
     case "CheckerFailed":

@@ -96,7 +96,7 @@ export const simConsensus = (host: SimStoreHost, process: string): ConsensusShap
         perform: () => store.unsafeTruncate(key, seqno),
         real: (b) => b.consensus?.truncate(key, seqno),
         mutates: true,
-        observe: () => host.checker.onTruncate(),
+        observe: (_, by) => host.checker.onTruncate(by),
         render: (r) => `deleted ${String(r)}`
       })
   }
