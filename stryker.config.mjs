@@ -7,7 +7,7 @@
 // every mutant into one copy of the sources (mutant switching): each run of the command gets
 // `__STRYKER_ACTIVE_MUTANT__` in its environment, and the bundle launch.mjs builds from the
 // sandbox's sources (into the sandbox's own .mutate-bundle/) reads it at run time.
-const seeds = process.env.MUTATE_SEEDS ?? "1..40"
+const seeds = process.env.MUTATE_SEEDS ?? "1..200"
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -1,7 +1,7 @@
 // `npm run mutate [-- --seeds A..B] [-- <stryker options>]`: mutation testing of core/ with the
 // simulator as the test (stryker.config.mjs), then the score per module.
 //
-//   npm run mutate                                   core/Gc.ts and core/StateVersions.ts
+//   npm run mutate                                   core/Gc.ts and core/StateVersions.ts, seeds 1..200
 //   npm run mutate -- --mutate core/Machine.ts       one module (a glob or a comma list works)
 //   npm run mutate -- --seeds 1..40 --mutate core/State.ts,core/StateDiff.ts
 //
@@ -45,7 +45,7 @@ if (existsSync(report)) {
     rows.push([file, mutants])
   }
   rows.push(["all", all])
-  console.log(`\nmutation score per module (seeds ${env.MUTATE_SEEDS ?? "1..40"}, ${wall.toFixed(0)} s wall)`)
+  console.log(`\nmutation score per module (seeds ${env.MUTATE_SEEDS ?? "1..200"}, ${wall.toFixed(0)} s wall)`)
   console.log("module                      mutants  ignored  killed  timeout  survived  nocov  errors   score")
   for (const [name, ms] of rows) {
     const ignored = count(ms, "Ignored")

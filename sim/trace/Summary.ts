@@ -48,9 +48,13 @@ export const COVERAGE_MARKS = [
   "race.readerDowngradeAfterExpiry",
   "race.gcEarliestMovedUnderneath",
   "liveness.blobOnlyShard",
-  // The GC-race nemesis (sim/world/GcNemesis.ts): two workers on one request, a stale request after a newer GC.
+  // Inline parts unlinked and then truncated away (GC meeting parts with no blob: issue 15).
+  "check.inlineUnlinkTruncated",
+  // The GC-race nemesis (sim/world/GcNemesis.ts): two workers on one request, a stale request
+  // after a newer GC, an older request queued right behind a newer one.
   "nemesis.gc.forwarded",
-  "nemesis.gc.staleAfterNewerGc"
+  "nemesis.gc.staleAfterNewerGc",
+  "nemesis.gc.behindNewer"
 ] as const
 
 /** A sweep flags a mark fewer than this share of its seeds reached: a rare path, found late or never. */
