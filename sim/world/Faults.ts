@@ -101,39 +101,47 @@ export interface Hold {
   readonly slowResponse: boolean
 }
 
+/** How a (targeted) request's draws go: its fault weights and the least odds of a stall. */
+interface TargetOdds {
+  /** Indexed by whether the request mutates a store (0 reads, 1 mutates). */
+  readonly weights: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+  readonly leastStall: number
+}
+
 /** Draws one fault kind per delivered request, and the details of latency and crashes. */
 export class FaultDrawer {
-  private readonly weightsMutating: ReadonlyArray<number>
-  private readonly weightsReading: ReadonlyArray<number>
+  private readonly untargeted: TargetOdds
+  private readonly targeted: Record<Target, TargetOdds>
 
   constructor(
     private readonly choices: Choices,
     readonly plan: FaultPlan
   ) {
-    this.weightsMutating = weights(plan.rates, true)
-    this.weightsReading = weights(plan.rates, false)
     const r = plan.rates
-    const bg = { ...r, latency: Math.max(r.latency, TARGETED.backgroundLatency) }
-    this.weightsBackground = [weights(bg, false), weights(bg, true)]
+    const odds = (rates: FaultRates, leastStall: number): TargetOdds => ({ weights: [weights(rates, false), weights(rates, true)], leastStall })
     const blobOnly = plan.targeted?.blobOnly === true
-    const init = blobOnly
-      ? { ...r, crash: Math.max(r.crash, TARGETED.blobOnlyCrash) }
-      : {
-          ...r,
-          crash: Math.max(r.crash, TARGETED.initCrash),
-          indeterminateApplied: Math.max(r.indeterminateApplied, TARGETED.initIndeterminateApplied),
-          latency: Math.max(r.latency, TARGETED.initLatency)
-        }
-    this.weightsInit = [weights(init, false), weights(init, true)]
-    const fetch = { ...r, latency: Math.max(r.latency, TARGETED.fetchLatency) }
-    this.weightsFetch = [weights(fetch, false), weights(fetch, true)]
-    const register = { ...r, latency: Math.max(r.latency, TARGETED.registerLatency) }
-    this.weightsRegister = [weights(register, false), weights(register, true)]
+    this.untargeted = odds(r, 0)
+    this.targeted = {
+      background: odds({ ...r, latency: Math.max(r.latency, TARGETED.backgroundLatency) }, TARGETED.backgroundStall),
+      init: blobOnly
+        ? odds({ ...r, crash: Math.max(r.crash, TARGETED.blobOnlyCrash) }, 0)
+        : odds(
+            {
+              ...r,
+              crash: Math.max(r.crash, TARGETED.initCrash),
+              indeterminateApplied: Math.max(r.indeterminateApplied, TARGETED.initIndeterminateApplied),
+              latency: Math.max(r.latency, TARGETED.initLatency)
+            },
+            TARGETED.initStall
+          ),
+      fetch: odds({ ...r, latency: Math.max(r.latency, TARGETED.fetchLatency) }, TARGETED.fetchStall),
+      register: odds({ ...r, latency: Math.max(r.latency, TARGETED.registerLatency) }, TARGETED.registerStall)
+    }
   }
-  private readonly weightsBackground: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
-  private readonly weightsInit: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
-  private readonly weightsFetch: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
-  private readonly weightsRegister: readonly [ReadonlyArray<number>, ReadonlyArray<number>]
+
+  private oddsFor(target: Target | undefined): TargetOdds {
+    return target === undefined ? this.untargeted : this.targeted[target]
+  }
 
   /** The request's target under this seed's targeted faults, from who sent it. */
   targetOf(by: { readonly task: string; readonly cmd: string; readonly op?: string }, call: string): Target | undefined {
@@ -148,34 +156,12 @@ export class FaultDrawer {
   }
 
   kind(mutates: boolean, target?: Target): FaultKind {
-    const m = mutates ? 1 : 0
-    const w =
-      target === "background"
-        ? this.weightsBackground[m]
-        : target === "init"
-          ? this.weightsInit[m]
-          : target === "fetch"
-            ? this.weightsFetch[m]
-            : target === "register"
-              ? this.weightsRegister[m]
-              : mutates
-                ? this.weightsMutating
-                : this.weightsReading
-    return FAULT_KINDS[this.choices.drawWeighted(w, "fault")]!
+    return FAULT_KINDS[this.choices.drawWeighted(this.oddsFor(target).weights[mutates ? 1 : 0], "fault")]!
   }
 
   hold(target?: Target): Hold {
     const { options, rates } = this.plan
-    const least =
-      target === "background"
-        ? TARGETED.backgroundStall
-        : target === "fetch"
-          ? TARGETED.fetchStall
-          : target === "register"
-            ? TARGETED.registerStall
-            : target === "init" && this.plan.targeted?.blobOnly !== true
-              ? TARGETED.initStall
-              : 0
+    const least = this.oddsFor(target).leastStall
     const stall = this.choices.drawBool(Math.max(rates.stall, least), "latency.stall")
     const ms = stall ? drawIn(this.choices, options.stallMs, "latency.stallMs") : drawIn(this.choices, options.latencyMs, "latency.ms")
     const slowResponse = drawOdds(this.choices, options.slowResponse, "latency.slowResponse")

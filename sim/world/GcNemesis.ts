@@ -130,12 +130,9 @@ export class GcNemesis {
     const workers = this.host.gcWorkers().filter((w) => mayReceive(w, req, computedBy))
     if (workers.length === 0) return
     const stale = workers.filter((w) => w.cachedSeqno < req.newSeqnoSince)
-    const pool = stale.length > 0 && this.choices.draw(2, "gcNemesis.toStale") === 1 ? stale : workers
-    const to = pool[this.choices.draw(pool.length, "gcNemesis.worker")]!
+    const to = this.pick(stale.length > 0 && this.choices.draw(2, "gcNemesis.toStale") === 1 ? stale : workers)
     if (how !== "delayed") this.host.metrics.inc(GC_NEMESIS_MARKS[how])
-    if (staleAfterNewerGc) this.host.metrics.inc(GC_NEMESIS_MARKS.staleAfterNewerGc)
-    this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${req.newSeqnoSince} -> ${to.name}`, "nemesis", staleAfterNewerGc ? `${how} (stale: a newer GC finished)` : how)
-    this.host.fork(to.enqueue(req))
+    this.hand(to, [req], staleAfterNewerGc ? `${how} (stale: a newer GC finished)` : how, staleAfterNewerGc)
   }
 
   /**
@@ -147,11 +144,19 @@ export class GcNemesis {
     const newer: GcReq = { shardId: this.host.shardId, newSeqnoSince: this.lastSeen as SeqNo }
     const workers = this.host.gcWorkers().filter((w) => mayReceive(w, newer, this.lastSeenComputedBy) && mayReceive(w, h.req, h.computedBy))
     if (workers.length === 0) return this.deliver(h.req, h.computedBy, "delayed", staleAfterNewerGc)
-    const to = workers[this.choices.draw(workers.length, "gcNemesis.worker")]!
     this.host.metrics.inc(GC_NEMESIS_MARKS.behindNewer)
+    this.hand(this.pick(workers), [newer, h.req], "delayed behind newer", staleAfterNewerGc)
+  }
+
+  private pick(workers: ReadonlyArray<GcWorkerRef>): GcWorkerRef {
+    return workers[this.choices.draw(workers.length, "gcNemesis.worker")]!
+  }
+
+  /** Enqueues `reqs` at `to`, in order, in one fiber; traced as one nemesis action. */
+  private hand(to: GcWorkerRef, reqs: ReadonlyArray<GcReq>, result: string, staleAfterNewerGc: boolean): void {
     if (staleAfterNewerGc) this.host.metrics.inc(GC_NEMESIS_MARKS.staleAfterNewerGc)
-    this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${newer.newSeqnoSince}, then ${h.req.newSeqnoSince} -> ${to.name}`, "nemesis", "delayed behind newer")
-    this.host.fork(Effect.zipRight(to.enqueue(newer), to.enqueue(h.req)))
+    this.host.record("nemesis", "nemesis.gcRequest", `seqno_since ${reqs.map((r) => r.newSeqnoSince).join(", then ")} -> ${to.name}`, "nemesis", result)
+    this.host.fork(Effect.forEach(reqs, (r) => to.enqueue(r), { discard: true }))
   }
 }
 
